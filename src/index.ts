@@ -1,0 +1,6 @@
+/**
+ * voxlite: real-time voice over SIP for Node.js. Each layer is also its own entry point
+ * (`voxlite/core`, `voxlite/sip`, …); this root re-exports the layers that exist so far.
+ */
+export * as core from './core/index.js';
+export * as sip from './sip/index.js';
