@@ -52,3 +52,13 @@ export {
 } from './build.js';
 export { reasonPhrase, REASON_PHRASES } from './status.js';
 export { dumpMessage, dumpParseError, printable } from './dump.js';
+export {
+  parseAuthHeader,
+  formatAuthHeader,
+  authParam,
+  isAuthToken,
+  MAX_AUTH_PARAM_VALUE_LENGTH,
+  type AuthParam,
+  type AuthHeaderValue,
+  type AuthHeaderName,
+} from './auth-header.js';
