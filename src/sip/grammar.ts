@@ -122,6 +122,9 @@ export function quote(text: string): string {
  * left open. Elements are trimmed; empty elements are kept so callers can reject them.
  */
 export function splitList(value: string): string[] | null {
+  if (value.indexOf(',') === -1 && value.indexOf('"') === -1 && value.indexOf('<') === -1) {
+    return [value.slice(skipWs(value, 0), trimEnd(value, 0, value.length))];
+  }
   const parts: string[] = [];
   let start = 0;
   let angle = false;

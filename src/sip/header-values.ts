@@ -346,21 +346,54 @@ export interface Contact extends NameAddr {
 /** `Contact: *` (RFC 3261 §10.2.2), only meaningful in REGISTER. */
 export const WILDCARD_CONTACT = '*';
 
+function isDigits(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+/** qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ) (RFC 3261 §25.1) */
+function isQValue(text: string): boolean {
+  const n = text.length;
+  if (n === 0 || n > 5) return false;
+  const first = text.charCodeAt(0);
+  if (first !== 0x30 && first !== 0x31) return false;
+  if (n === 1) return true;
+  if (text.charCodeAt(1) !== 0x2e) return false;
+  for (let i = 2; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (first === 0x31 ? c !== 0x30 : c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
 function readContact(value: NameAddr): Contact {
-  const rawExpires = paramValue(value.params, 'expires');
   let expires: number | undefined;
-  if (rawExpires !== undefined) {
-    if (rawExpires === null || !/^[0-9]+$/.test(rawExpires)) fail('contact', 'bad expires parameter');
-    // RFC 4475 §3.1.2.4: an overlarge delta-seconds is clamped, not wrapped
-    expires = Math.min(Number(rawExpires), 2 ** 32 - 1);
-  }
-  const rawQ = paramValue(value.params, 'q');
   let q: number | undefined;
-  if (rawQ !== undefined) {
-    if (rawQ === null || !/^(0(\.[0-9]{0,3})?|1(\.0{0,3})?)$/.test(rawQ)) fail('contact', 'bad q parameter');
-    q = Number(rawQ);
+  for (const p of value.params) {
+    const name = p.name.length === 7 || p.name.length === 1 ? p.name.toLowerCase() : '';
+    if (name === 'expires') {
+      if (p.value === null || !isDigits(p.value)) fail('contact', 'bad expires parameter');
+      // RFC 4475 §3.1.2.4: an overlarge delta-seconds is clamped, not wrapped
+      expires = p.value.length > 10 ? 2 ** 32 - 1 : Math.min(Number(p.value), 2 ** 32 - 1);
+    } else if (name === 'q') {
+      if (p.value === null || !isQValue(p.value)) fail('contact', 'bad q parameter');
+      q = Number(p.value);
+    }
   }
-  return { ...value, expires, q };
+  return {
+    displayName: value.displayName,
+    quotedDisplayName: value.quotedDisplayName,
+    uri: value.uri,
+    uriText: value.uriText,
+    bracketed: value.bracketed,
+    params: value.params,
+    expires,
+    q,
+  };
 }
 
 /** Parses a Contact header value: `*` or a list of contacts. */

@@ -29,6 +29,28 @@ const COMPACT: Record<string, string> = {
   y: 'identity',
 };
 
+/** Keys of the headers seen on nearly every message, grouped by length for a quick case-insensitive match. */
+const COMMON_KEYS: readonly (readonly string[])[] = (() => {
+  const keys = ['via', 'from', 'to', 'call-id', 'cseq', 'contact', 'max-forwards', 'content-length', 'content-type',
+    'route', 'record-route', 'user-agent', 'server', 'allow', 'supported', 'require', 'expires', 'authorization',
+    'www-authenticate', 'proxy-authorization', 'proxy-authenticate', 'accept', 'subject', 'date', 'event',
+    'allow-events', 'session-expires', 'min-se', 'content-disposition', 'timestamp', 'organization', 'min-expires',
+    'proxy-require', 'unsupported', 'retry-after', 'reason', 'warning', 'path', 'p-asserted-identity'];
+  const byLength: string[][] = [];
+  for (const key of keys) (byLength[key.length] ??= []).push(key);
+  return byLength;
+})();
+
+/** `name` compared with a lower-case `key` of the same length, ignoring ASCII case. */
+function sameIgnoringCase(name: string, key: string): boolean {
+  for (let i = 0; i < key.length; i++) {
+    const c = name.charCodeAt(i);
+    const lower = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+    if (lower !== key.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
 /** How each well-known header is spelled when voxlite writes it. */
 const CANONICAL: Record<string, string> = {
   'call-id': 'Call-ID',
@@ -74,6 +96,12 @@ const LIST_HEADERS = new Set([
 
 /** The canonical lookup key of a header name: lower case, compact forms expanded. */
 export function headerKey(name: string): string {
+  // The common keys come back as the same interned strings, which also makes the
+  // `field.key === 'via'` comparisons everywhere else cheap.
+  const candidates = COMMON_KEYS[name.length];
+  if (candidates !== undefined) {
+    for (const key of candidates) if (sameIgnoringCase(name, key)) return key;
+  }
   const lower = name.toLowerCase();
   if (lower.length === 1) return COMPACT[lower] ?? lower;
   return lower;
@@ -108,8 +136,8 @@ export interface HeaderField {
 
 /** A header value with folding turned into single spaces and outer whitespace removed (§7.3.1). */
 export function unfold(raw: string): string {
-  const hasLineEnd = raw.indexOf('\n') !== -1 || raw.indexOf('\r') !== -1;
-  const text = hasLineEnd ? raw.replace(/[ \t]*\r?\n[ \t]+/g, ' ') : raw;
+  // Raw values come from lines split at LF, so folding always shows as an LF.
+  const text = raw.indexOf('\n') === -1 ? raw : raw.replace(/[ \t]*\r?\n[ \t]+/g, ' ');
   const start = skipWs(text, 0);
   const end = trimEnd(text, start, text.length);
   return start === 0 && end === text.length ? text : text.slice(start, end);

@@ -4,7 +4,7 @@
  * survives parse and format unchanged (G06). The body is a `Buffer` and is never decoded.
  */
 import { SipParseError } from './errors.js';
-import { Headers, unfold } from './headers.js';
+import { Headers, unfold, type HeaderField } from './headers.js';
 import {
   parseContactList,
   parseCSeq,
@@ -23,14 +23,58 @@ import { parseUri, type Uri } from './uri.js';
 /** Headers that may appear at most once (RFC 3261 §7.3.1, G05). */
 export const SINGLE_VALUED_HEADERS = ['call-id', 'cseq', 'from', 'to', 'max-forwards', 'content-length'] as const;
 
+/** Parsed header values, valid while the headers' revision is unchanged. */
+interface ParsedValues {
+  via?: Via[];
+  from?: NameAddr;
+  to?: NameAddr;
+  callId?: string;
+  cseq?: CSeq;
+  maxForwards?: number | null;
+  contentLength?: number | null;
+  contacts?: Contact[] | typeof WILDCARD_CONTACT;
+  routes?: NameAddr[];
+  recordRoutes?: NameAddr[];
+}
+
+function missing(key: string): never {
+  throw new SipParseError('missing-header', `missing ${key}`, { header: key });
+}
+
+function duplicate(key: string): never {
+  throw new SipParseError('duplicate-header', `more than one ${key}`, { header: key });
+}
+
+function checkCallId(value: string): string {
+  // callid = word [ "@" word ]: not empty, no whitespace
+  if (value.length === 0 || /\s/.test(value)) {
+    throw new SipParseError('header-value', 'call-id: malformed', { header: 'call-id' });
+  }
+  return value;
+}
+
+function parseContacts(fields: readonly HeaderField[]): Contact[] | typeof WILDCARD_CONTACT {
+  const out: Contact[] = [];
+  for (const f of fields) {
+    const list = parseContactList(unfold(f.raw));
+    if (list === WILDCARD_CONTACT) {
+      if (fields.length > 1) throw new SipParseError('header-value', 'contact: * must stand alone', { header: 'contact' });
+      return WILDCARD_CONTACT;
+    }
+    for (const c of list) out.push(c);
+  }
+  return out;
+}
+
 abstract class SipMessageBase {
   /** SIP version as written (`SIP/2.0`, or `sip/2.0`). */
   version: string;
   headers: Headers;
   /** The body octets (possibly empty). Use {@link setBody} to keep Content-Length right. */
   body: Buffer;
-  private cache = new Map<string, unknown>();
-  private cacheVersion = -1;
+  private parsed: ParsedValues = {};
+  private parsedRevision = -1;
+  private parsedHeaders: Headers | undefined;
 
   constructor(version: string, headers: Headers, body: Buffer) {
     this.version = version;
@@ -38,31 +82,102 @@ abstract class SipMessageBase {
     this.body = body;
   }
 
-  private cached<T>(key: string, compute: () => T): T {
-    if (this.cacheVersion !== this.headers.version) {
-      this.cache.clear();
-      this.cacheVersion = this.headers.version;
+  /** The parsed values, emptied whenever the headers changed since they were computed. */
+  private values(): ParsedValues {
+    if (this.parsedRevision !== this.headers.version || this.parsedHeaders !== this.headers) {
+      this.parsed = {};
+      this.parsedRevision = this.headers.version;
+      this.parsedHeaders = this.headers;
     }
-    if (this.cache.has(key)) return this.cache.get(key) as T;
-    const value = compute();
-    this.cache.set(key, value);
-    return value;
+    return this.parsed;
+  }
+  private single(key: string): string {
+    let found: HeaderField | undefined;
+    for (const f of this.headers) {
+      if (f.key !== key) continue;
+      if (found !== undefined) duplicate(key);
+      found = f;
+    }
+    if (found === undefined) missing(key);
+    return unfold(found.raw);
   }
 
-  private single(key: string): string {
-    const fields = this.headers.fieldsOf(key);
-    if (fields.length === 0) throw new SipParseError('missing-header', `missing ${key}`, { header: key });
-    if (fields.length > 1) throw new SipParseError('duplicate-header', `more than one ${key}`, { header: key });
-    return unfold(fields[0]!.raw);
+  /**
+   * Checks, in one pass over the headers, everything a message must satisfy before any layer
+   * sees it (G05, G07, G09), and keeps the parsed values. Called by the parser.
+   * @throws SipParseError
+   */
+  validate(maxVias: number): void {
+    const values = this.values();
+    let from: HeaderField | undefined;
+    let to: HeaderField | undefined;
+    let callId: HeaderField | undefined;
+    let cseq: HeaderField | undefined;
+    let maxForwards: HeaderField | undefined;
+    let contentLength: HeaderField | undefined;
+    const vias: Via[] = [];
+    let contacts: HeaderField[] | undefined;
+    for (const f of this.headers) {
+      switch (f.key) {
+        case 'via':
+          for (const v of parseViaList(unfold(f.raw))) vias.push(v);
+          if (vias.length > maxVias) {
+            throw new SipParseError('too-many-vias', `more than ${maxVias} Via values`, { header: 'via' });
+          }
+          break;
+        case 'from':
+          if (from !== undefined) duplicate('from');
+          from = f;
+          break;
+        case 'to':
+          if (to !== undefined) duplicate('to');
+          to = f;
+          break;
+        case 'call-id':
+          if (callId !== undefined) duplicate('call-id');
+          callId = f;
+          break;
+        case 'cseq':
+          if (cseq !== undefined) duplicate('cseq');
+          cseq = f;
+          break;
+        case 'max-forwards':
+          if (maxForwards !== undefined) duplicate('max-forwards');
+          maxForwards = f;
+          break;
+        case 'content-length':
+          if (contentLength !== undefined) duplicate('content-length');
+          contentLength = f;
+          break;
+        case 'contact':
+          (contacts ??= []).push(f);
+          break;
+      }
+    }
+    if (vias.length === 0) missing('via');
+    if (from === undefined) missing('from');
+    if (to === undefined) missing('to');
+    if (callId === undefined) missing('call-id');
+    if (cseq === undefined) missing('cseq');
+    values.via = vias;
+    values.from = parseNameAddr(unfold(from.raw), 'from');
+    values.to = parseNameAddr(unfold(to.raw), 'to');
+    values.callId = checkCallId(unfold(callId.raw));
+    values.cseq = parseCSeq(unfold(cseq.raw));
+    values.maxForwards = maxForwards === undefined ? null : parseDecimal(unfold(maxForwards.raw), 'max-forwards', 255);
+    values.contentLength = contentLength === undefined ? null : parseDecimal(unfold(contentLength.raw), 'content-length');
+    values.contacts = contacts === undefined ? [] : parseContacts(contacts);
   }
 
   /** Every Via hop, top first. @throws SipParseError when a Via is malformed. */
   via(): Via[] {
-    return this.cached('via', () => {
+    const values = this.values();
+    if (values.via === undefined) {
       const out: Via[] = [];
-      for (const f of this.headers.fieldsOf('via')) for (const v of parseViaList(unfold(f.raw))) out.push(v);
-      return out;
-    });
+      for (const f of this.headers) if (f.key === 'via') for (const v of parseViaList(unfold(f.raw))) out.push(v);
+      values.via = out;
+    }
+    return values.via;
   }
 
   /** The top Via, or undefined when there is none. */
@@ -71,77 +186,64 @@ abstract class SipMessageBase {
   }
 
   from(): NameAddr {
-    return this.cached('from', () => parseNameAddr(this.single('from'), 'from'));
+    const values = this.values();
+    return (values.from ??= parseNameAddr(this.single('from'), 'from'));
   }
 
   to(): NameAddr {
-    return this.cached('to', () => parseNameAddr(this.single('to'), 'to'));
+    const values = this.values();
+    return (values.to ??= parseNameAddr(this.single('to'), 'to'));
   }
 
   callId(): string {
-    return this.cached('call-id', () => {
-      const value = this.single('call-id');
-      // callid = word [ "@" word ]: no whitespace, not empty
-      if (value.length === 0 || /[\s]/.test(value)) {
-        throw new SipParseError('header-value', 'call-id: malformed', { header: 'call-id' });
-      }
-      return value;
-    });
+    const values = this.values();
+    return (values.callId ??= checkCallId(this.single('call-id')));
   }
 
   cseq(): CSeq {
-    return this.cached('cseq', () => parseCSeq(this.single('cseq')));
+    const values = this.values();
+    return (values.cseq ??= parseCSeq(this.single('cseq')));
   }
 
   /** Max-Forwards (clamped to 255), or undefined when absent (G07: tolerated). */
   maxForwards(): number | undefined {
-    return this.cached('max-forwards', () => {
-      if (!this.headers.has('max-forwards')) return undefined;
-      return parseDecimal(this.single('max-forwards'), 'max-forwards', 255);
-    });
+    const values = this.values();
+    if (values.maxForwards === undefined) {
+      values.maxForwards = this.headers.has('max-forwards') ? parseDecimal(this.single('max-forwards'), 'max-forwards', 255) : null;
+    }
+    return values.maxForwards ?? undefined;
   }
 
   /** Content-Length, or undefined when absent. */
   contentLength(): number | undefined {
-    return this.cached('content-length', () => {
-      if (!this.headers.has('content-length')) return undefined;
-      return parseDecimal(this.single('content-length'), 'content-length');
-    });
+    const values = this.values();
+    if (values.contentLength === undefined) {
+      values.contentLength = this.headers.has('content-length') ? parseDecimal(this.single('content-length'), 'content-length') : null;
+    }
+    return values.contentLength ?? undefined;
   }
 
   /** Contact values, `'*'` for the REGISTER wildcard, or an empty list. */
   contacts(): Contact[] | typeof WILDCARD_CONTACT {
-    return this.cached('contact', () => {
-      const fields = this.headers.fieldsOf('contact');
-      if (fields.length === 0) return [];
-      const out: Contact[] = [];
-      for (const f of fields) {
-        const list = parseContactList(unfold(f.raw));
-        if (list === WILDCARD_CONTACT) {
-          if (fields.length > 1) {
-            throw new SipParseError('header-value', 'contact: * must stand alone', { header: 'contact' });
-          }
-          return WILDCARD_CONTACT;
-        }
-        for (const c of list) out.push(c);
-      }
-      return out;
-    });
+    const values = this.values();
+    return (values.contacts ??= parseContacts(this.headers.fieldsOf('contact')));
   }
 
   /** Route values in order. */
   routes(): NameAddr[] {
-    return this.cached('route', () => this.nameAddrs('route'));
+    const values = this.values();
+    return (values.routes ??= this.nameAddrs('route'));
   }
 
   /** Record-Route values in order. */
   recordRoutes(): NameAddr[] {
-    return this.cached('record-route', () => this.nameAddrs('record-route'));
+    const values = this.values();
+    return (values.recordRoutes ??= this.nameAddrs('record-route'));
   }
 
   private nameAddrs(key: string): NameAddr[] {
     const out: NameAddr[] = [];
-    for (const f of this.headers.fieldsOf(key)) for (const v of parseNameAddrList(unfold(f.raw), key)) out.push(v);
+    for (const f of this.headers) if (f.key === key) for (const v of parseNameAddrList(unfold(f.raw), key)) out.push(v);
     return out;
   }
 
