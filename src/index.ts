@@ -6,3 +6,4 @@ export * as core from './core/index.js';
 export * as sip from './sip/index.js';
 export * as auth from './auth/index.js';
 export * as sdp from './sdp/index.js';
+export * as media from './media/index.js';

@@ -55,7 +55,16 @@ export function findHeaderEnd(
   searchLimit = buf.length,
 ): { headerEnd: number; bodyOffset: number } | null {
   const end = Math.min(buf.length, searchLimit);
-  let i = buf.indexOf(0x0a, from);
+  const firstLf = buf.indexOf(0x0a, from);
+  if (firstLf < 0 || firstLf >= end) return null;
+  if (firstLf > from && buf[firstLf - 1] === 0x0d) {
+    // The usual case, CRLF line ends: one native search for the empty line.
+    const crlf = buf.indexOf(CRLFCRLF, from);
+    // A bare LF LF before it would end the headers earlier (mixed line ends), so look back for one.
+    if (crlf >= 0 && crlf < end && buf.lastIndexOf(LFLF, crlf) < from) return { headerEnd: crlf + 2, bodyOffset: crlf + 4 };
+  }
+  // Bare LF or mixed line ends: walk the lines.
+  let i = firstLf;
   while (i >= 0 && i < end) {
     // i is a line end; the header section ends when the next line is empty.
     const next = i + 1;
@@ -67,6 +76,9 @@ export function findHeaderEnd(
   }
   return null;
 }
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const LFLF = Buffer.from('\n\n');
 
 /** Skips CRLFs before the start line (RFC 3261 §7.5). */
 function skipLeadingLineEnds(buf: Buffer): number {
