@@ -7,3 +7,4 @@ export * as sip from './sip/index.js';
 export * as auth from './auth/index.js';
 export * as sdp from './sdp/index.js';
 export * as media from './media/index.js';
+export * as rtp from './rtp/index.js';

@@ -1,0 +1,101 @@
+/**
+ * `voxlite/rtp`: the pure (sans-I/O) half of RTP — packets, RTCP, statistics, the RTCP
+ * interval, call-quality estimation, the jitter buffer and DTMF events. Only `core/` is imported.
+ */
+export {
+  RTP_HEADER_SIZE,
+  RtpPacket,
+  decodeRtp,
+  parseRtp,
+  isRtp,
+  isRtcp,
+  isStun,
+  type RtpPacketInit,
+  type RtpPacketDump,
+} from './packet.js';
+export {
+  RtcpPacketType,
+  SdesItemType,
+  decodeRtcp,
+  parseRtcp,
+  parseRtcpOrThrow,
+  serializeRtcp,
+  rtcpByteLength,
+  rtcpPacketByteLength,
+  findCname,
+  type RtcpPacket,
+  type SenderReport,
+  type ReceiverReport,
+  type ReportBlock,
+  type SourceDescription,
+  type SdesChunk,
+  type SdesItem,
+  type Goodbye,
+  type UnknownRtcpPacket,
+} from './rtcp.js';
+export { RtpParseError, RtcpParseError, type RtpParseErrorKind, type RtcpParseErrorKind } from './errors.js';
+export {
+  RTP_SEQ_MOD,
+  NTP_UNIX_EPOCH_OFFSET_S,
+  RtpReceiverStats,
+  RtpSenderStats,
+  msToNtp,
+  ntpToMs,
+  ntpMiddle32,
+  msToNtpMiddle32,
+  roundTripTimeMs,
+  type ReceiverStatsOptions,
+  type NtpTimestamp,
+} from './stats.js';
+export {
+  RTCP_BANDWIDTH_FRACTION,
+  RTCP_SENDER_BANDWIDTH_FRACTION,
+  RTCP_MIN_TIME_S,
+  RTCP_COMPENSATION,
+  rtcpInterval,
+  deterministicRtcpInterval,
+  updateAvgRtcpSize,
+  type RtcpIntervalParams,
+} from './interval.js';
+export {
+  EMODEL_DEFAULT_R,
+  CODEC_IMPAIRMENTS,
+  computeEModel,
+  effectiveEquipmentImpairment,
+  delayImpairment,
+  rToMos,
+  burstRatio,
+  type CodecImpairment,
+  type DelayModel,
+  type EModelInput,
+  type EModelResult,
+} from './emodel.js';
+export {
+  JitterBuffer,
+  type JitterBufferOptions,
+  type JitterBufferPacket,
+  type JitterBufferPushResult,
+  type JitterBufferFrame,
+  type JitterBufferLoss,
+  type JitterBufferLossReason,
+  type JitterBufferOutput,
+  type JitterBufferStats,
+  type JitterBufferState,
+} from './jitter-buffer.js';
+export {
+  DTMF_DIGITS,
+  TELEPHONE_EVENT_SIZE,
+  dtmfDigitToEvent,
+  dtmfEventToDigit,
+  parseTelephoneEvent,
+  serializeTelephoneEvent,
+  DtmfSender,
+  DtmfReceiver,
+  type TelephoneEvent,
+  type DtmfSenderOptions,
+  type DtmfPacket,
+  type DtmfReceiverOptions,
+  type DtmfReceiverEvent,
+  type DtmfDigitEvent,
+  type DtmfEndEvent,
+} from './dtmf.js';
