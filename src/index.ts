@@ -8,3 +8,4 @@ export * as auth from './auth/index.js';
 export * as sdp from './sdp/index.js';
 export * as media from './media/index.js';
 export * as rtp from './rtp/index.js';
+export * as resolver from './resolver/index.js';
