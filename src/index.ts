@@ -9,3 +9,4 @@ export * as sdp from './sdp/index.js';
 export * as media from './media/index.js';
 export * as rtp from './rtp/index.js';
 export * as resolver from './resolver/index.js';
+export * as transport from './transport/index.js';

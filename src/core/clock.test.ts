@@ -49,6 +49,8 @@ test('FakeClock.runAll drains and refuses endless re-arming', () => {
 
 test('SystemClock timers run and can be cancelled', async () => {
   const clock = new SystemClock();
+  // SystemClock timers are unref'd by design, so something else must keep the loop alive here.
+  const keepAlive = setTimeout(() => {}, 5000);
   const start = clock.now();
   await new Promise<void>((resolve) => clock.setTimer(5, resolve));
   assert.ok(clock.now() >= start);
@@ -56,4 +58,5 @@ test('SystemClock timers run and can be cancelled', async () => {
   clock.setTimer(1, () => (fired = true)).cancel();
   await new Promise<void>((resolve) => setTimeout(resolve, 10));
   assert.equal(fired, false);
+  clearTimeout(keepAlive);
 });
