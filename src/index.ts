@@ -10,3 +10,4 @@ export * as media from './media/index.js';
 export * as rtp from './rtp/index.js';
 export * as resolver from './resolver/index.js';
 export * as transport from './transport/index.js';
+export * as dialog from './dialog/index.js';
