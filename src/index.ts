@@ -11,3 +11,6 @@ export * as rtp from './rtp/index.js';
 export * as resolver from './resolver/index.js';
 export * as transport from './transport/index.js';
 export * as dialog from './dialog/index.js';
+export * as transaction from './transaction/index.js';
+export * as ua from './ua/index.js';
+export * as testing from './testing/index.js';

@@ -40,11 +40,13 @@ interface ScheduledTimer {
 /**
  * A clock that moves only when told to. Timers fire in due order (ties in creation order), and a
  * timer set by a firing callback fires in the same `advance()` if it falls due within it.
+ * Timers sit in a binary heap, so thousands of transactions cost log time per timer.
  */
 export class FakeClock implements Clock {
   private current: number;
   private nextId = 0;
-  private timers: ScheduledTimer[] = [];
+  private heap: ScheduledTimer[] = [];
+  private live = 0;
 
   constructor(startMs = 0) {
     this.current = startMs;
@@ -61,17 +63,20 @@ export class FakeClock implements Clock {
       callback,
       cancelled: false,
     };
-    this.timers.push(timer);
+    this.push(timer);
+    this.live++;
     return {
       cancel: () => {
+        if (timer.cancelled) return;
         timer.cancelled = true;
+        this.live--;
       },
     };
   }
 
   /** Number of timers still waiting to fire. */
   get pendingTimers(): number {
-    return this.timers.filter((t) => !t.cancelled).length;
+    return this.live;
   }
 
   /** Moves time forward by `ms`, firing every timer that falls due on the way. */
@@ -79,9 +84,11 @@ export class FakeClock implements Clock {
     if (!(ms >= 0)) throw new RangeError(`FakeClock.advance needs a non-negative number, got ${ms}`);
     const target = this.current + ms;
     for (;;) {
-      const next = this.nextDue(target);
-      if (next === undefined) break;
-      this.timers = this.timers.filter((t) => t !== next);
+      const next = this.peek();
+      if (next === undefined || next.due > target) break;
+      this.pop();
+      next.cancelled = true;
+      this.live--;
       this.current = next.due;
       next.callback();
     }
@@ -91,20 +98,50 @@ export class FakeClock implements Clock {
   /** Fires everything pending, however far away, and returns the time reached. */
   runAll(limit = 100_000): number {
     for (let i = 0; i < limit; i++) {
-      const next = this.nextDue(Number.POSITIVE_INFINITY);
+      const next = this.peek();
       if (next === undefined) return this.current;
       this.advance(next.due - this.current);
     }
     throw new Error(`FakeClock.runAll: more than ${limit} timers fired; a timer keeps re-arming itself`);
   }
 
-  private nextDue(limit: number): ScheduledTimer | undefined {
-    let best: ScheduledTimer | undefined;
-    this.timers = this.timers.filter((t) => !t.cancelled);
-    for (const t of this.timers) {
-      if (t.due > limit) continue;
-      if (best === undefined || t.due < best.due || (t.due === best.due && t.id < best.id)) best = t;
+  /** The earliest live timer, dropping cancelled ones from the top. */
+  private peek(): ScheduledTimer | undefined {
+    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
+    return this.heap[0];
+  }
+
+  private before(a: ScheduledTimer, b: ScheduledTimer): boolean {
+    return a.due < b.due || (a.due === b.due && a.id < b.id);
+  }
+
+  private push(timer: ScheduledTimer): void {
+    const heap = this.heap;
+    heap.push(timer);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.before(heap[i]!, heap[parent]!)) break;
+      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+      i = parent;
     }
-    return best;
+  }
+
+  private pop(): void {
+    const heap = this.heap;
+    const last = heap.pop();
+    if (last === undefined || heap.length === 0) return;
+    heap[0] = last;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      const right = left + 1;
+      let smallest = i;
+      if (left < heap.length && this.before(heap[left]!, heap[smallest]!)) smallest = left;
+      if (right < heap.length && this.before(heap[right]!, heap[smallest]!)) smallest = right;
+      if (smallest === i) break;
+      [heap[i], heap[smallest]] = [heap[smallest]!, heap[i]!];
+      i = smallest;
+    }
   }
 }
