@@ -530,6 +530,10 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     if (status === 405 || (request.method === 'OPTIONS' && status < 300)) headers.push(['Allow', ALLOW]);
     if (request.method === 'OPTIONS' && status < 300) headers.push(['Accept', 'application/sdp']);
     for (const h of options.headers ?? []) headers.push(h);
+    if (request.method === 'INVITE' && status > 100 && status < 300) {
+      // RFC 3261 §12.1.1: a dialog-creating response copies the Record-Route values, in order.
+      for (const f of request.headers.fieldsOf('record-route')) headers.push(['Record-Route', f.raw]);
+    }
     const tag = toTag ?? (tagOf(request.to()) === undefined ? this.toTagFor(request) : undefined);
     const responseOptions: ResponseOptions = {
       headers,

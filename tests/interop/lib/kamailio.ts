@@ -49,7 +49,7 @@ modparam("auth", "nonce_expire", 30)
 
 request_route {
   if (!mf_process_maxfwd_header("10")) { sl_send_reply("483", "Too Many Hops"); exit; }
-  xlog("L_INFO", "REQ $rm $ru from $si:$sp\\n");
+  xlog("L_INFO", "REQ $rm $ru from $si:$sp AUTH[$hdr(Authorization)$hdr(Proxy-Authorization)]\\n");
   force_rport();
   if (has_totag()) {
     if (loose_route()) { t_relay(); exit; }
