@@ -240,7 +240,14 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     return `<sip:${user}@${formatHost(local.host)}:${local.port}${transport}>`;
   }
 
-  /** Installs the one handler of incoming requests (RFC 3261 §8.2). Without one, requests get defaults. */
+  /**
+   * Installs the one handler of incoming requests (RFC 3261 §8.2); it answers with
+   * `incoming.respond()`. A non-INVITE request still unanswered when the handler returns (or when
+   * its promise settles) gets a default answer: 200 to OPTIONS, 200 to BYE/INFO/UPDATE inside a
+   * dialog (481 outside), 405 to other known methods, 501 to unknown ones. An INVITE waits for
+   * `respond()` or a CANCEL. A handler that throws gets 500. Without a handler every request
+   * gets the default (480 for INVITE).
+   */
   onRequest(handler: RequestHandler): void {
     this.handler = handler;
   }
