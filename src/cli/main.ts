@@ -5,6 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { dumpMessage, dumpParseError, parseMessage, SipParseError, StreamParser } from '../sip/index.js';
+import { runCaller } from './commands/caller.js';
+import { runDemo } from './commands/demo.js';
+import { UsageError } from './usage.js';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -13,6 +16,10 @@ export const EXIT_USAGE = 2;
 const USAGE = `usage: voxlite <command> [options]
 
 commands:
+  demo              two endpoints on loopback: register, call, play speech, DTMF, a message,
+                    hang up, and the call-quality report (no server or sound card needed)
+  caller [options]  the SIP endpoint: register, call, chat, DTMF, play/record audio
+                    (voxlite caller --help lists every option)
   parse [FILE...]   parse SIP messages (a file, or stdin when no file is given) and print each
                     as JSON; a rejected message prints the status a server would answer
                       --stream   treat the input as a TCP stream of Content-Length framed messages
@@ -22,7 +29,6 @@ commands:
 
 Exit codes: 0 success, 1 a message was rejected, 2 usage error.`;
 
-class UsageError extends Error {}
 
 function readInput(file: string | undefined): Buffer {
   if (file === undefined || file === '-') return readFileSync(0);
@@ -78,10 +84,14 @@ function version(): string {
 }
 
 /** Runs the CLI with `argv` (without node and script); returns the exit code. */
-export function main(argv: string[], out: (line: string) => void = (l) => process.stdout.write(l + '\n')): number {
+export async function main(argv: string[], out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
+      case 'caller':
+        return await runCaller(rest);
+      case 'demo':
+        return await runDemo(rest, out);
       case 'parse':
         return runParse(rest, out);
       case 'version':
@@ -107,4 +117,16 @@ export function main(argv: string[], out: (line: string) => void = (l) => proces
 }
 
 const invokedDirectly = process.argv[1] !== undefined && /(voxlite(\.js)?|main\.(ts|js))$/.test(process.argv[1]);
-if (invokedDirectly) process.exitCode = main(process.argv.slice(2));
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+      // Sockets and child processes are closed by now; don't let a stray handle keep us alive.
+      setTimeout(() => process.exit(code), 200).unref();
+    },
+    (error: unknown) => {
+      process.stderr.write(`voxlite: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

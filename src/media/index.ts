@@ -1,10 +1,14 @@
 /**
  * `voxlite/media`: the audio half of a call that needs no network: codecs (G.711, G.722),
- * WAV files, resampling, tones, in-band DTMF detection and signal measurements.
+ * WAV files, resampling, tones, in-band DTMF detection and signal measurements, and the
+ * sources and sinks a call plays from and records to.
  *
  * @remarks
- * Everything here is pure computation except {@link WavWriter}, which writes a file. PCM is
- * always 16-bit signed, interleaved when there is more than one channel.
+ * The codecs, resampler, tones and measurements are pure computation. The ports
+ * ({@link MediaSource}, {@link MediaSink}) add I/O: WAV files, and child processes for the
+ * sound device (`sox`), text-to-speech (`espeak-ng`, or `flite`) and phrase recognition
+ * (`pocketsphinx`). This folder is the only place in voxlite that starts child processes.
+ * PCM is always 16-bit signed, interleaved when there is more than one channel.
  *
  * @packageDocumentation
  */
@@ -83,3 +87,68 @@ export {
   type Alignment,
   type SnrOptions,
 } from './signal.js';
+export {
+  DEFAULT_FRAME_FORMAT,
+  resolveFrameFormat,
+  checkSampleRate,
+  readFrames,
+  type FrameFormat,
+  type MediaSource,
+  type MediaSink,
+  type SourceFormatOptions,
+} from './port.js';
+export {
+  MEDIA_TOOLS,
+  MediaToolMissingError,
+  MediaProcessError,
+  findExecutable,
+  checkMediaTool,
+  activeMediaProcesses,
+  type MediaTool,
+  type MediaProcessFailure,
+} from './tools.js';
+export {
+  buildSoxCaptureArgs,
+  buildSoxPlaybackArgs,
+  SOX_DEVICE_DEFAULTS,
+  type SoxDeviceOptions,
+} from './sox.js';
+export { SilenceSource, type SilenceSourceOptions } from './sources/silence.js';
+export { ToneSource, type ToneSourceOptions } from './sources/tone.js';
+export { PcmSource, type PcmSourceOptions } from './sources/pcm.js';
+export { WavFileSource, type WavFileSourceOptions } from './sources/wav-file.js';
+export {
+  DeviceSource,
+  DEVICE_SOURCE_DEFAULTS,
+  type DeviceSourceOptions,
+  type DeviceSourceEvents,
+} from './sources/device.js';
+export {
+  SpeechSource,
+  synthesizeSpeech,
+  SPEECH_DEFAULTS,
+  type SpeechEngine,
+  type SpeechSynthesisOptions,
+  type SpeechSourceOptions,
+} from './sources/speech.js';
+export { NullSink, type NullSinkOptions } from './sinks/null.js';
+export { WavFileSink, type WavFileSinkOptions } from './sinks/wav-file.js';
+export {
+  DeviceSink,
+  DEVICE_SINK_DEFAULTS,
+  type DeviceSinkOptions,
+  type DeviceSinkEvents,
+} from './sinks/device.js';
+export {
+  SpeechRecognizer,
+  normalizePhrase,
+  buildPhraseGrammar,
+  buildRecognizerArgs,
+  POCKETSPHINX_DEFAULT_MODEL,
+  RECOGNIZER_DECODER_RATE,
+  RECOGNIZER_DEFAULTS,
+  type SpeechRecognizerOptions,
+  type SpeechRecognizerEvents,
+  type RecognizedPhrase,
+} from './sinks/recognizer.js';
+export { Loopback, LOOPBACK_DEFAULTS, type LoopbackOptions } from './sinks/loopback.js';

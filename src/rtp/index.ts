@@ -1,6 +1,8 @@
 /**
- * `voxlite/rtp`: the pure (sans-I/O) half of RTP — packets, RTCP, statistics, the RTCP
- * interval, call-quality estimation, the jitter buffer and DTMF events. Only `core/` is imported.
+ * `voxlite/rtp`: RTP and RTCP. The pure (sans-I/O) half — packets, RTCP, statistics, the RTCP
+ * interval, call-quality estimation, the jitter buffer, DTMF events, the frame pacer and the
+ * `RtpSession` — and the networked half: `RtpSocket` (UDP, symmetric RTP, impairment), the only
+ * file here that opens sockets. Only `core/` is imported.
  */
 export {
   RTP_HEADER_SIZE,
@@ -99,3 +101,60 @@ export {
   type DtmfDigitEvent,
   type DtmfEndEvent,
 } from './dtmf.js';
+export {
+  DATAGRAM_DROP_REASONS,
+  demuxDatagram,
+  looksLikeRtcp,
+  type DatagramDropReason,
+  type DemuxResult,
+} from './demux.js';
+export {
+  Impairment,
+  checkImpairmentOptions,
+  type ImpairmentOptions,
+  type ImpairmentCounters,
+} from './impairment.js';
+export { FramePacer, type FramePacerOptions, type PacerTick, type PacerStats } from './pacer.js';
+export {
+  MemoryRtpTransport,
+  createMemoryTransportPair,
+  type RtpTransport,
+  type RtpTransportHandlers,
+  type MemoryTransportOptions,
+} from './transport.js';
+export {
+  RtpSocket,
+  RtpSocketError,
+  DEFAULT_RTP_PORT_RANGE,
+  isForbiddenDestination,
+  type RtpSocketOptions,
+  type RtpSocketCounters,
+  type RtpSocketDropReason,
+  type RtpSocketSendDropReason,
+  type RtpSocketErrorCode,
+  type RtpRemoteAddress,
+  type RtpEndpoint,
+  type PortRange,
+  type SymmetricMode,
+} from './socket.js';
+export {
+  RtpSession,
+  RtpSessionError,
+  type RtpSessionOptions,
+  type RtpSessionCodec,
+  type RtpCodecEncoder,
+  type RtpCodecDecoder,
+  type InbandDtmfDetector,
+  type ConcealmentMode,
+  type RtpFrameInfo,
+  type RtpDtmfEvent,
+  type RtpSessionDropReason,
+  type RtpSessionErrorCode,
+  type RtpSessionEvents,
+  type RtpSessionStats,
+  type RtpSendStats,
+  type RtpReceiveStats,
+  type RemoteReceptionReport,
+  type RemoteSourceStats,
+  type RttStats,
+} from './session.js';

@@ -20,6 +20,7 @@ import {
   createResponseToUnparsable,
   DEFAULT_LIMITS,
   formatMessage,
+  formatHeaderSection,
   type ParseLimits,
   type SipMessage,
   type SipResponse,
@@ -83,6 +84,11 @@ export interface TransportLayerOptions {
   readonly logger?: Logger;
   /** Parser size limits (G09). Default: {@link DEFAULT_LIMITS}. */
   readonly limits?: ParseLimits;
+  /**
+   * Line ending of the start line and headers we send: `crlf` (RFC 3261 §7, the default) or
+   * bare `lf` for broken peers (rtclite's `--use-lf`). What we receive may use either.
+   */
+  readonly lineEnding?: 'crlf' | 'lf';
   /** Close a connection after this long without traffic (G11). Default 120 000 ms. */
   readonly idleTimeoutMs?: number;
   /**
@@ -302,7 +308,7 @@ export class TransportLayer implements Transport {
     }
     let destination: TransportAddress = { protocol: target.protocol, host, port: target.port };
     if (destination.protocol === 'udp') {
-      const bytes = formatMessage(message);
+      const bytes = this.encode(message);
       const tcp = message.kind === 'request' && bytes.length > (this.options.udpMtuSwitchBytes ?? TRANSPORT_DEFAULTS.udpMtuSwitchBytes) ? this.listenerFor('tcp', family) : undefined;
       if (tcp === undefined) {
         const endpoint = this.udpEndpointFor(host, flow);
@@ -539,7 +545,17 @@ export class TransportLayer implements Transport {
   private sendOnConnection(connection: Connection, message: SipMessage): Promise<void> {
     // RFC 3261 §18.3: Content-Length MUST be used with stream-oriented transports.
     if (!message.headers.has('content-length')) message.headers.set('Content-Length', String(message.body.length));
-    return connection.send(formatMessage(message));
+    return connection.send(this.encode(message));
+  }
+
+  /**
+   * The octets of a message. With `lineEnding: 'lf'` the start line and headers end in bare LF, for
+   * peers that cannot take CRLF (rtclite's `--use-lf`); the body is left as it is.
+   */
+  private encode(message: SipMessage): Buffer {
+    if (this.options.lineEnding !== 'lf') return formatMessage(message);
+    const head = formatHeaderSection(message).replace(/\r\n/g, '\n');
+    return Buffer.concat([Buffer.from(head, 'latin1'), message.body]);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,192 @@
+/**
+ * The media half of one call: the SDP offer/answer (RFC 3264), the RTP socket pair, the RTP
+ * session, and the audio sources and sinks it plays and records. This is the one place where
+ * a dialog's SDP meets RTP (ARCHITECTURE.md: `ua` joins the two halves).
+ */
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/log.js';
+import type { Random } from '../core/random.js';
+import { getCodec, type Codec } from '../media/index.js';
+import type { MediaSink, MediaSource } from '../media/port.js';
+import { RtpSession, RtpSocket, type RtpSessionStats } from '../rtp/index.js';
+import { SdpNegotiator, type CodecSpec, type MediaDirection, type NegotiationResult } from '../sdp/index.js';
+import type { CallerCodec } from './caller-options.js';
+
+/** The audio format the sources and sinks of a call work in, once the codec is known. */
+export interface CallAudioFormat {
+  readonly sampleRate: number;
+  readonly frameSize: number;
+}
+
+export interface CallMediaOptions {
+  /** Address to bind the RTP/RTCP sockets to. */
+  readonly bindAddress: string;
+  /** Address written in the SDP `c=` line. */
+  readonly advertisedAddress: string;
+  /** Offered/accepted codecs in preference order. */
+  readonly codecs: readonly CallerCodec[];
+  /** Offer/accept RFC 4733 telephone-event. */
+  readonly telephoneEvent: boolean;
+  /** SDP line ending (rtclite's `--use-lf`). */
+  readonly lineEnding: 'crlf' | 'lf';
+  /** Makes the audio source once the format is known (undefined: send silence). */
+  readonly createSource: (format: CallAudioFormat) => Promise<MediaSource | undefined>;
+  /** Makes the sinks once the format is known. */
+  readonly createSinks: (format: CallAudioFormat) => Promise<MediaSink[]>;
+  readonly onDtmf?: (digit: string) => void;
+  readonly clock?: Clock;
+  readonly random?: Random;
+  readonly logger?: Logger;
+}
+
+const CODEC_SPECS: Record<Exclude<CallerCodec, 'opus'>, CodecSpec> = {
+  pcmu: { name: 'PCMU', clockRate: 8000, payloadType: 0 },
+  pcma: { name: 'PCMA', clockRate: 8000, payloadType: 8 },
+  g722: { name: 'G722', clockRate: 8000, payloadType: 9 },
+};
+
+/** Thrown for codecs voxlite cannot run (opus has no pure-JS codec here yet). */
+export class UnsupportedCodecError extends Error {
+  readonly code = 'UA_ERR_CODEC';
+}
+
+export function codecSpecs(codecs: readonly CallerCodec[]): CodecSpec[] {
+  return codecs.map((name) => {
+    if (name === 'opus') throw new UnsupportedCodecError('opus is not available in this build (pcmu, pcma and g722 are)');
+    return CODEC_SPECS[name];
+  });
+}
+
+export class CallMedia {
+  readonly negotiator: SdpNegotiator;
+  private session: RtpSession | undefined;
+  private source: MediaSource | undefined;
+  private sinks: MediaSink[] = [];
+  private finalStats: RtpSessionStats | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly socket: RtpSocket,
+    private readonly options: CallMediaOptions,
+  ) {
+    this.negotiator = new SdpNegotiator(
+      {
+        address: options.advertisedAddress,
+        port: socket.localPorts.rtp,
+        codecs: codecSpecs(options.codecs),
+        telephoneEvent: options.telephoneEvent,
+        lineEnding: options.lineEnding,
+      },
+      options.random === undefined ? {} : { random: options.random },
+    );
+  }
+
+  /** Opens the RTP/RTCP socket pair (an even port and the next one, RFC 3550 §11). */
+  static async open(options: CallMediaOptions): Promise<CallMedia> {
+    codecSpecs(options.codecs);
+    const socket = await RtpSocket.open({
+      address: options.bindAddress,
+      symmetric: 'latch',
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      ...(options.random === undefined ? {} : { random: options.random }),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
+    });
+    return new CallMedia(socket, options);
+  }
+
+  /** Our SDP offer (initial or re-offer, RFC 3264 §5, §8). */
+  createOffer(): string {
+    return this.negotiator.createOffer();
+  }
+
+  /** Applies the peer's answer and starts (or updates) the media. @throws NegotiationError (488). */
+  async setRemoteAnswer(sdp: string): Promise<NegotiationResult> {
+    const result = this.negotiator.setRemoteAnswer(sdp);
+    await this.apply(result);
+    return result;
+  }
+
+  /** Takes the peer's offer and returns our answer, starting the media. @throws SdpParseError / NegotiationError (488). */
+  async answer(offer: string): Promise<string> {
+    this.negotiator.setRemoteOffer(offer);
+    const answer = this.negotiator.createAnswer();
+    const result = this.negotiator.result;
+    if (result !== undefined) await this.apply(result);
+    return answer;
+  }
+
+  /** Puts the peer on hold (`sendonly`) or resumes (`sendrecv`): returns the re-offer to send. */
+  reoffer(direction: MediaDirection): string {
+    this.negotiator.setDirection(direction);
+    return this.negotiator.createOffer();
+  }
+
+  get result(): NegotiationResult | undefined {
+    return this.negotiator.result;
+  }
+
+  /** Sends digits as RFC 4733 events; false when the peer did not accept telephone-event. */
+  async sendDtmf(digits: string): Promise<boolean> {
+    if (this.session === undefined || this.negotiator.result?.telephoneEventPayloadType === undefined) return false;
+    await this.session.sendDtmf(digits);
+    return true;
+  }
+
+  /** Live statistics, or the final report after close. */
+  stats(): RtpSessionStats | undefined {
+    return this.finalStats ?? this.session?.stats();
+  }
+
+  private async apply(result: NegotiationResult): Promise<void> {
+    const remoteUsable = result.remotePort !== 0 && (result.remoteAddressScope === 'unicast' || result.remoteAddressScope === 'hostname');
+    if (remoteUsable) {
+      this.socket.setRemote({ address: result.remoteAddress, port: result.remotePort, rtcpPort: result.remoteRtcpPort });
+    }
+    if (this.session !== undefined) return;
+    const codec: Codec = getCodec(result.codec.name.toUpperCase() as 'PCMU' | 'PCMA' | 'G722');
+    const format: CallAudioFormat = { sampleRate: codec.sampleRate, frameSize: (codec.sampleRate * result.ptime) / 1000 };
+    this.source = await this.options.createSource(format);
+    this.sinks = await this.options.createSinks(format);
+    const source = this.source;
+    const sinks = this.sinks;
+    const sending = result.direction === 'sendrecv' || result.direction === 'sendonly';
+    this.session = new RtpSession({
+      transport: this.socket,
+      codec,
+      payloadType: result.codec.payloadType,
+      ptimeMs: result.ptime,
+      ...(result.telephoneEventPayloadType === undefined ? {} : { dtmfPayloadType: result.telephoneEventPayloadType }),
+      source: (out) => {
+        if (!sending) return null;
+        if (source === undefined) {
+          out.fill(0);
+          return out;
+        }
+        const frame = source.read();
+        if (frame === null) {
+          out.fill(0);
+          return out;
+        }
+        return frame;
+      },
+      onFrame: (pcm) => {
+        for (const sink of sinks) sink.write(pcm);
+      },
+      onDtmf: (digit) => this.options.onDtmf?.(digit),
+      ...(this.options.clock === undefined ? {} : { clock: this.options.clock }),
+      ...(this.options.random === undefined ? {} : { random: this.options.random }),
+      ...(this.options.logger === undefined ? {} : { logger: this.options.logger }),
+    });
+    this.session.start();
+  }
+
+  /** Stops RTP (sending RTCP BYE), closes sources and sinks; returns the final report. Idempotent. */
+  async close(): Promise<RtpSessionStats | undefined> {
+    if (this.closed) return this.finalStats;
+    this.closed = true;
+    if (this.session !== undefined) this.finalStats = this.session.close('call ended');
+    else await this.socket.close();
+    await Promise.allSettled([this.source?.close(), ...this.sinks.map((s) => s.close())]);
+    return this.finalStats;
+  }
+}
