@@ -101,8 +101,6 @@ interface ActiveCall {
   held: boolean;
 }
 
-const RESPONSE_FOR_MESSAGE = (code: number): string => (code >= 200 && code < 300 ? 'OK' : 'Decline');
-
 function quality(stats: RtpSessionStats): QualityReport {
   return {
     codec: stats.codec,
@@ -544,7 +542,8 @@ export class Caller extends TypedEmitter<CallerEvents> {
     if (o.autoRespond === 0) return new Promise<void>(() => {});
     if (o.autoRespond >= 300 || o.autoRespond < 200) {
       this.log('info', `rejecting incoming call with code ${o.autoRespond}`);
-      incoming.respond(o.autoRespond, { reason: 'Decline' });
+      // rtclite always says 'Decline'; the standard phrase (486 Busy Here, 603 Decline) is clearer.
+      incoming.respond(o.autoRespond);
       return;
     }
     this.log('info', `received incoming call from ${from}`);
@@ -659,7 +658,7 @@ export class Caller extends TypedEmitter<CallerEvents> {
       }
     }
     if (o.autoRespond === 0) return;
-    incoming.respond(o.autoRespond, { reason: RESPONSE_FOR_MESSAGE(o.autoRespond) });
+    incoming.respond(o.autoRespond);
   }
 
   // -------------------------------------------------------------------------------------------
