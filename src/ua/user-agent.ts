@@ -221,13 +221,14 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
   /** Our AOR: the configured one, or `sip:voxlite@host:port`. */
   get aor(): string {
     if (this.options.aor !== undefined) return this.options.aor;
-    const local = this.localAddress('udp') ?? this.localAddress('tcp');
+    const local = (['udp', 'tcp', 'tls', 'ws', 'wss'] as const).map((p) => this.localAddress(p)).find((a) => a !== undefined);
     return local === undefined ? 'sip:voxlite@127.0.0.1' : `sip:voxlite@${formatHost(local.host)}:${local.port}`;
   }
 
   /** A Contact value for requests and responses sent over `protocol`. */
-  contact(protocol: TransportProtocol = 'udp'): string {
-    const local = this.localAddress(protocol) ?? this.localAddress('udp');
+  contact(protocol?: TransportProtocol): string {
+    const order: TransportProtocol[] = ['udp', 'tcp', 'tls', 'ws', 'wss'];
+    const local = (protocol === undefined ? undefined : this.localAddress(protocol)) ?? order.map((p) => this.localAddress(p)).find((a) => a !== undefined);
     if (local === undefined) throw new TypeError('the user agent has no transport address; call start() first');
     let user = 'voxlite';
     try {

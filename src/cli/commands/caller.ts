@@ -243,7 +243,8 @@ export async function runCaller(argv: readonly string[], io: { out: (line: strin
   });
   caller.on('trace', ({ direction, text, peer }) => {
     if (options.quiet) return;
-    logLine(`${timestamp()} caller DEBUG - ${direction === 'sent' ? 'sending to' : 'received from'} ${peer}\n${text.replace(/\r\n/g, '\n')}`);
+    // Printed as it went on the wire (CRLF or, with --use-lf, bare LF).
+    logLine(`${timestamp()} caller DEBUG - ${direction === 'sent' ? 'sending to' : 'received from'} ${peer}\n${text}`);
   });
   caller.on('registered', (e) => event('registered', e));
   caller.on('registrationFailed', (e) => event('registrationFailed', e));
