@@ -14,3 +14,4 @@ export * as dialog from './dialog/index.js';
 export * as transaction from './transaction/index.js';
 export * as ua from './ua/index.js';
 export * as testing from './testing/index.js';
+export * as proxy from './proxy/index.js';
