@@ -179,7 +179,11 @@ export type RtpSessionDropReason =
   | 'payload-type'
   /** A new SSRC while {@link RtpSessionOptions.maxRemoteSources} are tracked (G40). */
   | 'ssrc-limit'
-  /** Our own SSRC coming back (collision or loop, RFC 3550 §8.2). */
+  /**
+   * Our own SSRC with a sequence number or timestamp we did not send: another source chose our
+   * SSRC (a collision, RFC 3550 §8.2). Our own packets reflected back are not dropped: see
+   * {@link RtpReceiveStats.echoed}.
+   */
   | 'own-ssrc'
   /** A payload the decoder rejected (concealed instead). */
   | 'bad-payload'
@@ -238,6 +242,13 @@ export interface RtpReceiveStats {
   jitterMs: number;
   /** Telephone-event packets received. */
   dtmfPackets: number;
+  /**
+   * Packets of our own stream that came back unchanged (our SSRC, and a sequence number and
+   * timestamp we sent recently): an RTP echo server (e.g. `sipp -rtp_echo`) or a loop. RFC 3550
+   * §8.2 would discard them as a loop; we count them here and play them like any remote source,
+   * so that an echo test works. Also counted in `packets`/`dtmfPackets`.
+   */
+  echoed: number;
   /** Jitter buffer counters. */
   jitterBuffer: JitterBufferStats & { delayMs: number; targetDelayMs: number };
 }
@@ -353,6 +364,8 @@ interface DtmfJob {
 
 const TWO_POW_32 = 0x1_0000_0000;
 const MAX_PTIME_FRAMES = 6;
+/** Recently sent packets remembered to recognise our own stream coming back (a power of two). */
+const ECHO_WINDOW = 512;
 
 /**
  * An RTP audio session; see the module comment.
@@ -424,6 +437,11 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
   private dtmfJob: DtmfJob | undefined;
   private readonly dtmfQueue: DtmfJob[] = [];
   private lastCollisionMs = Number.NEGATIVE_INFINITY;
+  // Sequence number (-1: none), timestamp and SSRC of recent packets, by `seq % ECHO_WINDOW`.
+  private readonly echoSeq = new Int32Array(ECHO_WINDOW).fill(-1);
+  private readonly echoTimestamp = new Uint32Array(ECHO_WINDOW);
+  private readonly echoSsrc = new Uint32Array(ECHO_WINDOW);
+  private echoed = 0;
 
   // Receive state.
   private readonly sources = new Map<number, RemoteSource>();
@@ -633,6 +651,11 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
     });
   }
 
+  /** The pacer's counters (a live read-only view; cheaper than {@link stats} for frequent polling). */
+  get pacerStats(): Readonly<PacerStats> {
+    return this.pacer.stats;
+  }
+
   /** Live statistics (a fresh object). */
   stats(): RtpSessionStats {
     if (this.finalReport !== undefined) return this.finalReport;
@@ -769,6 +792,10 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
     writeU16(buffer, 2, this.seq);
     writeU32(buffer, 4, timestamp);
     writeU32(buffer, 8, this.ssrcValue);
+    const slot = this.seq & (ECHO_WINDOW - 1);
+    this.echoSeq[slot] = this.seq;
+    this.echoTimestamp[slot] = timestamp;
+    this.echoSsrc[slot] = this.ssrcValue;
     this.markerNext = false;
     this.seq = (this.seq + 1) & 0xffff;
     const length = RTP_HEADER_SIZE + payloadLength;
@@ -832,9 +859,13 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
     }
     const ssrc = packet.ssrc;
     if (ssrc === this.ssrcValue) {
-      this.drops['own-ssrc']++;
-      this.onCollision(now);
-      return;
+      if (!this.isOwnPacket(packet)) {
+        this.drops['own-ssrc']++;
+        this.onCollision(now);
+        return;
+      }
+      // One of our own packets reflected back (echo server, loop): played like a remote source.
+      this.echoed++;
     }
     const source = this.sources.get(ssrc) ?? this.addSource(ssrc, now);
     if (source === undefined) {
@@ -903,6 +934,16 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
     this.active = source;
     this.lossRun = 0;
     this.emit('remoteSource', { ssrc: source.ssrc });
+  }
+
+  /** Whether `packet` (carrying our SSRC) is one we sent recently: same sequence number and timestamp. */
+  private isOwnPacket(packet: RtpPacket): boolean {
+    const slot = packet.sequenceNumber & (ECHO_WINDOW - 1);
+    return (
+      this.echoSeq[slot] === packet.sequenceNumber &&
+      this.echoTimestamp[slot] === packet.timestamp >>> 0 &&
+      this.echoSsrc[slot] === packet.ssrc >>> 0
+    );
   }
 
   /** RFC 3550 §8.2: our SSRC seen from the peer. Send BYE for it and pick another (rate-limited). */
@@ -1182,6 +1223,7 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
       fractionLost: active?.stats.fractionLostRatio ?? 0,
       jitterMs: active?.stats.jitterMs ?? 0,
       dtmfPackets,
+      echoed: this.echoed,
       jitterBuffer: { ...jbStats, delayMs: this.jb.delayMs, targetDelayMs: this.jb.targetDelayMs },
     };
     let quality: EModelResult | undefined;

@@ -119,10 +119,13 @@ export function quote(text: string): string {
 /**
  * Splits a header value into its comma-separated elements, ignoring commas inside quoted
  * strings and angle brackets (RFC 3261 §7.3.1). Returns null when a quote or bracket is
- * left open. Elements are trimmed; empty elements are kept so callers can reject them.
+ * left open in a value that has a comma. Elements are trimmed; empty elements are kept so
+ * callers can reject them.
  */
 export function splitList(value: string): string[] | null {
-  if (value.indexOf(',') === -1 && value.indexOf('"') === -1 && value.indexOf('<') === -1) {
+  // Without a comma there is nothing to split; an open quote or bracket is then the element
+  // parser's to report (parseNameAddr, parseVia), so the common single value takes no scan.
+  if (value.indexOf(',') === -1) {
     return [value.slice(skipWs(value, 0), trimEnd(value, 0, value.length))];
   }
   const parts: string[] = [];

@@ -288,9 +288,6 @@ export function parseNameAddr(text: string, header = 'name-addr'): NameAddr {
     i = k;
   }
   if (uriText.length === 0) fail(header, 'empty URI');
-  for (let k = 0; k < uriText.length; k++) {
-    if (isWhitespace(uriText.charCodeAt(k))) fail(header, 'whitespace inside URI');
-  }
   let uri: Uri;
   try {
     uri = parseUri(uriText);

@@ -17,8 +17,10 @@ test('header keys: case-insensitive, compact forms expanded (RFC 3261 §7.3.3)',
 test('splitList ignores commas in quotes and angle brackets', () => {
   assert.deepEqual(splitList('"a, b" <sip:x@y;p=1,2>;q=1 , <sip:z@w>'), ['"a, b" <sip:x@y;p=1,2>;q=1', '<sip:z@w>']);
   assert.deepEqual(splitList('a,,b'), ['a', '', 'b']);
-  assert.equal(splitList('"open'), null);
-  assert.equal(splitList('<sip:open'), null);
+  assert.equal(splitList('"open, x'), null);
+  assert.equal(splitList('<sip:open, x'), null);
+  // Without a comma nothing is split; an unclosed quote is left for the element parser to reject.
+  assert.deepEqual(splitList(' "open '), ['"open']);
 });
 
 test('unfold turns folding into one space and trims', () => {
