@@ -223,6 +223,7 @@ export class Caller extends TypedEmitter<CallerEvents> {
     this.ua = new UserAgent({
       transport: traced,
       aor: this.aor,
+      fixNat: o.fixNat,
       clock: this.clock,
       random: this.random,
       ...(credentials === undefined ? {} : { credentials }),

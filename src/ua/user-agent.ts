@@ -39,6 +39,7 @@ import {
   type TimerConfig,
 } from '../transaction/index.js';
 import { TransportLayer, type ListenerConfig } from '../transport/index.js';
+import { fixNatContact } from './nat.js';
 import type { IncomingMessage, Transport, TransportAddress, TransportProtocol } from '../transport/transport.js';
 
 /** Options of a {@link UserAgent}. Every field has a default; see each one. */
@@ -66,6 +67,12 @@ export interface UserAgentOptions {
   readonly timers?: Partial<TimerConfig>;
   /** Upper bound of `close()` in milliseconds. Default 2000. */
   readonly closeTimeoutMs?: number;
+  /**
+   * rtclite's `--fix-nat`: in a received INVITE or MESSAGE whose first Contact is a private IPv4
+   * address while the packet came from a public one, use the packet's source instead, so the
+   * dialog's requests reach a peer behind NAT. Default false.
+   */
+  readonly fixNat?: boolean;
 }
 
 /** Per-request options of {@link UserAgent.request}. */
@@ -562,6 +569,7 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
   }
 
   private receiveRequest(request: SipRequest, tx: ServerTransaction, incoming: IncomingMessage): void {
+    if (this.options.fixNat === true && (request.method === 'INVITE' || request.method === 'MESSAGE')) fixNatContact(request, incoming.source);
     let dialog: Dialog | undefined;
     if (tagOf(request.to()) !== undefined) {
       dialog = this.dialogs.match(request);
