@@ -7,6 +7,8 @@ import { parseArgs } from 'node:util';
 import { dumpMessage, dumpParseError, parseMessage, SipParseError, StreamParser } from '../sip/index.js';
 import { runCaller } from './commands/caller.js';
 import { runDemo } from './commands/demo.js';
+import { runServer } from './commands/server.js';
+import { runUsers } from './commands/users.js';
 import { UsageError } from './usage.js';
 
 export const EXIT_OK = 0;
@@ -20,6 +22,10 @@ commands:
                     hang up, and the call-quality report (no server or sound card needed)
   caller [options]  the SIP endpoint: register, call, chat, DTMF, play/record audio
                     (voxlite caller --help lists every option)
+  server [options]  SIP registrar and proxy, scriptable in TypeScript (--script route.ts)
+                    (voxlite server --help lists every option)
+  users add FILE USER [--realm R] [--password P]
+                    add a subscriber to a --users file (stores HA1 hashes, never the password)
   parse [FILE...]   parse SIP messages (a file, or stdin when no file is given) and print each
                     as JSON; a rejected message prints the status a server would answer
                       --stream   treat the input as a TCP stream of Content-Length framed messages
@@ -94,6 +100,10 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
         return await runDemo(rest, out);
       case 'parse':
         return runParse(rest, out);
+      case 'server':
+        return await runServer(rest);
+      case 'users':
+        return await runUsers(rest, out);
       case 'version':
       case '--version':
         out(version());

@@ -29,3 +29,49 @@ export {
   type RedisClientLike,
 } from './location/redis.js';
 export { Registrar, REGISTRAR_DEFAULTS, type RegistrarOptions, type RegisterContext } from './registrar.js';
+export { Agent, type AgentOptions, type AgentEvents, type AttachableEvent } from './agent.js';
+export {
+  RequestContext,
+  ContextActionError,
+  compose,
+  toMiddleware,
+  onMethod,
+  requireDigest,
+  routeFromModule,
+  type Handler,
+  type Middleware,
+  type RouteModule,
+  type ProxyTarget,
+  type ProxyOptions,
+  type FailureInfo,
+  type ChallengeOptions,
+  type RejectOptions,
+  type ContextAction,
+} from './context.js';
+export {
+  Forwarder,
+  chooseBestResponse,
+  loopHash,
+  processOwnRoutes,
+  recordRouteToken,
+  verifyRecordRouteToken,
+  stripTopVia,
+  RECORD_ROUTE_TOKEN_PARAM,
+  type BranchTarget,
+  type ForwardHost,
+  type ForwardJob,
+} from './forward.js';
+export { UserDirectory, UsersFileError, type UserRecord, type StoredAlgorithm } from './users.js';
+export {
+  serverRoute,
+  startServer,
+  openLocationStore,
+  loadRouteModule,
+  farmIndex,
+  farmHash,
+  MAX_MESSAGE_BYTES,
+  type ServerOptions,
+  type ServerRouteOptions,
+  type SipServer,
+  type FarmConfig,
+} from './server.js';
