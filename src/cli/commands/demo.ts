@@ -1,6 +1,7 @@
 /**
- * `voxlite demo`: the main job end to end on loopback, with nothing outside the process —
- * two `Caller`s (alice calls bob), speech played into the call (espeak-ng when installed,
+ * `voxlite demo`: the main job end to end on loopback, with nothing outside the process — an
+ * embedded `voxlite server` (registrar and proxy with digest auth), two `Caller`s that register
+ * with it (alice calls bob through it), speech played into the call (espeak-ng when installed,
  * else generated tones), DTMF, an instant message, hang-up, the call-quality reports, and a
  * check that bob's recording matches what alice played.
  */
@@ -11,6 +12,9 @@ import { parseArgs } from 'node:util';
 import { Caller, type QualityReport } from '../../ua/caller.js';
 import { bestLag, generateDtmf, normalizedCorrelation, readWav, resample, toMono, writeWav } from '../../media/index.js';
 import { synthesizeSpeech } from '../../media/sources/speech.js';
+import { randomBytes } from 'node:crypto';
+import { startServer } from '../../proxy/server.js';
+import { UserDirectory } from '../../proxy/users.js';
 import { UsageError } from '../usage.js';
 
 const SPEECH = 'Hello from voxlite. This call runs entirely on your own machine.';
@@ -49,10 +53,22 @@ export async function runDemo(argv: readonly string[], out: (line: string) => vo
   const recorded = join(dir, 'bob-recorded.wav');
   const audio = await makeAudio();
   writeFileSync(played, writeWav({ sampleRate: 8000, channels: 1, samples: audio.samples }));
-  out(`voxlite demo: alice calls bob on 127.0.0.1 and plays ${audio.what}`);
+  // The embedded server: registrar and proxy for domain 127.0.0.1, digest auth with fresh passwords.
+  const passwords = { alice: randomBytes(9).toString('base64url'), bob: randomBytes(9).toString('base64url') };
+  const realm = 'voxlite.demo';
+  const server = await startServer({
+    listen: [{ protocol: 'udp', host: '127.0.0.1', port: 0 }],
+    domains: ['127.0.0.1'],
+    realm,
+    users: new UserDirectory(Object.entries(passwords).map(([user, password]) => UserDirectory.record(user, realm, password))),
+  });
+  const serverAt = server.agent.localAddress('udp')!;
+  const proxy = `${serverAt.host}:${serverAt.port}`;
+  out(`voxlite demo: an embedded voxlite server on udp ${proxy} (realm ${realm}, digest auth)`);
+  out(`  alice and bob register with it; alice calls bob through it and plays ${audio.what}`);
 
-  const common = { intIp: '127.0.0.1', port: 0, audio: false, domain: '127.0.0.1', registerInterval: 60 } as const;
-  const bob = new Caller({ ...common, user: 'bob', listen: true, autoRespondAfter: 0.2, record: recorded });
+  const common = { intIp: '127.0.0.1', port: 0, audio: false, domain: '127.0.0.1', proxy, register: true, registerInterval: 300 } as const;
+  const bob = new Caller({ ...common, user: 'bob', authuser: 'bob', authpass: passwords.bob, listen: true, autoRespondAfter: 0.2, record: recorded });
   const quality = new Map<string, QualityReport>();
   const digits: string[] = [];
   const messages: string[] = [];
@@ -66,9 +82,21 @@ export async function runDemo(argv: readonly string[], out: (line: string) => vo
     out(`  bob: message received: "${text}"`);
   });
   bob.on('quality', (q) => quality.set('bob', q));
+  const registrations: string[] = [];
+  for (const [name, caller] of [['bob', bob]] as const) {
+    caller.on('registered', ({ aor }) => {
+      registrations.push(name);
+      out(`  ${name}: registered as <${aor}>`);
+    });
+  }
+  const bobRegistered = new Promise<void>((resolve) => bob.once('registered', () => resolve()));
   await bob.start();
-  const bobAt = bob.localSipAddress!;
-  const alice = new Caller({ ...common, user: 'alice', to: `sip:bob@${bobAt.host}:${bobAt.port}`, play: played });
+  await bobRegistered;
+  const alice = new Caller({ ...common, user: 'alice', authuser: 'alice', authpass: passwords.alice, to: 'sip:bob@127.0.0.1', play: played });
+  alice.on('registered', ({ aor }) => {
+    registrations.push('alice');
+    out(`  alice: registered as <${aor}>`);
+  });
   alice.on('ringing', ({ status, reason }) => out(`  alice: ${status} ${reason}`));
   alice.on('quality', (q) => quality.set('alice', q));
   const answered = new Promise<void>((resolve) => alice.once('answered', () => resolve()));
@@ -89,9 +117,11 @@ export async function runDemo(argv: readonly string[], out: (line: string) => vo
     const result = await finished;
     await wait(300);
     await bob.close();
+    await server.close();
 
     out('');
     out('what happened:');
+    out(`  registered with the embedded server: ${registrations.join(', ')}`);
     out(`  call: ${result.reason} (exit code ${result.code})`);
     out(`  DTMF received by bob: "${digits.join('')}"`);
     out(`  messages received by bob: ${messages.length}`);
@@ -101,11 +131,12 @@ export async function runDemo(argv: readonly string[], out: (line: string) => vo
     out(`  bob recorded ${(got.samples.length / 8000).toFixed(1)} s; match with what alice played: correlation ${correlation.toFixed(3)}`);
     out('call quality (RTP/RTCP):');
     for (const [name, q] of quality) report(name, q, out);
-    ok = result.code === 0 && digits.join('') === '1234#' && messages.length === 1 && correlation > 0.9;
+    ok = result.code === 0 && registrations.length === 2 && digits.join('') === '1234#' && messages.length === 1 && correlation > 0.9;
     out(ok ? 'demo OK' : 'demo FAILED: see above');
     if (values.json === true) out(JSON.stringify({ ok, digits: digits.join(''), messages, correlation, quality: Object.fromEntries(quality) }));
   } finally {
     await Promise.allSettled([alice.close(), bob.close()]);
+    await server.close();
     if (values.keep === true) out(`files kept in ${dir}`);
     else rmSync(dir, { recursive: true, force: true });
   }
