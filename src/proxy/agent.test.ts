@@ -8,8 +8,8 @@ import { Resolver } from '../resolver/index.js';
 import { UserAgent, type IncomingRequest } from '../ua/user-agent.js';
 import type { SipRequest } from '../sip/message.js';
 
-const PROXY = '10.0.0.1:5060';
-const PROXY_TARGET = { protocol: 'udp', host: '10.0.0.1', port: 5060 } as const;
+const PROXY = '127.0.1.1:5060';
+const PROXY_TARGET = { protocol: 'udp', host: '127.0.1.1', port: 5060 } as const;
 
 interface Ctx {
   clock: FakeClock;
@@ -52,9 +52,9 @@ beforeEach(async () => {
     secret: Buffer.alloc(32, 1),
   });
   t = { clock, network, resolver, agent, proxyTransport, closers: [] } as unknown as Ctx;
-  t.alice = makeUa('10.0.0.2:5060', 'sip:alice@example.com', 2);
-  t.bob = makeUa('10.0.0.3:5060', 'sip:bob@example.com', 3);
-  t.carol = makeUa('10.0.0.4:5060', 'sip:carol@example.com', 4);
+  t.alice = makeUa('127.0.1.2:5060', 'sip:alice@example.com', 2);
+  t.bob = makeUa('127.0.1.3:5060', 'sip:bob@example.com', 3);
+  t.carol = makeUa('127.0.1.4:5060', 'sip:carol@example.com', 4);
   await Promise.all([agent.start(), t.alice.start(), t.bob.start(), t.carol.start()]);
 });
 
@@ -162,7 +162,7 @@ test('register, call through record-route, ACK and BYE loose-routed via the prox
   assert.equal(bobInvite.maxForwards(), 69);
   const rr = bobInvite.recordRoutes();
   assert.equal(rr.length, 1);
-  assert.match(rr[0]!.uriText, /^sip:10\.0\.0\.1:5060;transport=udp;lr;vxd=/);
+  assert.match(rr[0]!.uriText, /^sip:127\.0\.1\.1:5060;transport=udp;lr;vxd=/);
   assert.equal(res.recordRoutes().length, 1);
 
   const dialog = t.alice.dialogOf(res);
@@ -170,13 +170,13 @@ test('register, call through record-route, ACK and BYE loose-routed via the prox
   await settle(100);
   // The ACK went alice → proxy → bob (stateless, by Route).
   const acks = t.network.sent.filter((w) => w.label === 'ACK');
-  assert.deepEqual(acks.map((w) => w.to.host), ['10.0.0.1', '10.0.0.3']);
+  assert.deepEqual(acks.map((w) => w.to.host), ['127.0.1.1', '127.0.1.3']);
 
   const byePending = t.alice.requestInDialog(dialog, 'BYE');
   await settle(100);
   assert.equal((await byePending).status, 200);
   const byes = t.network.sent.filter((w) => w.label === 'BYE');
-  assert.deepEqual(byes.map((w) => w.to.host), ['10.0.0.1', '10.0.0.3']);
+  assert.deepEqual(byes.map((w) => w.to.host), ['127.0.1.1', '127.0.1.3']);
   assert.deepEqual(outgoing, ['INVITE', 'ACK', 'BYE']);
 });
 
@@ -199,8 +199,8 @@ test('G15: Max-Forwards 0 → 483; absent → 70 added', async () => {
 });
 
 test('§16.3 step 4: a request forwarded back to ourselves unchanged is a loop (482)', async () => {
-  t.agent.route((ctx) => ctx.proxy('sip:loop@10.0.0.1:5060'));
-  const res = await send(t.alice, t.alice.createRequest({ method: 'MESSAGE', uri: 'sip:loop@10.0.0.1:5060', body: 'x', contentType: 'text/plain' }), 200);
+  t.agent.route((ctx) => ctx.proxy('sip:loop@127.0.1.1:5060'));
+  const res = await send(t.alice, t.alice.createRequest({ method: 'MESSAGE', uri: 'sip:loop@127.0.1.1:5060', body: 'x', contentType: 'text/plain' }), 200);
   assert.equal(res.status, 482);
 });
 
@@ -225,17 +225,17 @@ test('forking: two bindings ring in parallel; the 2xx wins and the other branch 
     target: PROXY_TARGET,
   });
   await settle(100);
-  assert.ok(t.network.sent.some((w) => w.label === 'INVITE' && w.to.host === '10.0.0.3'));
-  assert.ok(t.network.sent.some((w) => w.label === 'INVITE' && w.to.host === '10.0.0.4'));
+  assert.ok(t.network.sent.some((w) => w.label === 'INVITE' && w.to.host === '127.0.1.3'));
+  assert.ok(t.network.sent.some((w) => w.label === 'INVITE' && w.to.host === '127.0.1.4'));
   assert.ok(bobIncoming);
   bobIncoming.respond(200, { body: 'v=0\r\n', contentType: 'application/sdp' });
   await settle(100);
   assert.equal((await pending).status, 200);
   assert.ok(carolCancelled);
-  assert.ok(t.network.sent.some((w) => w.label === 'CANCEL' && w.to.host === '10.0.0.4'));
+  assert.ok(t.network.sent.some((w) => w.label === 'CANCEL' && w.to.host === '127.0.1.4'));
   // carol's 487 is absorbed by the proxy: alice saw exactly one final response.
-  assert.ok(t.network.sent.some((w) => w.label === '487/INVITE' && w.to.host === '10.0.0.1'));
-  assert.ok(!t.network.sent.some((w) => w.label === '487/INVITE' && w.to.host === '10.0.0.2'));
+  assert.ok(t.network.sent.some((w) => w.label === '487/INVITE' && w.to.host === '127.0.1.1'));
+  assert.ok(!t.network.sent.some((w) => w.label === '487/INVITE' && w.to.host === '127.0.1.2'));
 });
 
 test('§16.7 step 6: best response — 6xx first, else lowest class; 503 becomes 500; challenges aggregated', async () => {
@@ -261,13 +261,13 @@ test('G34: an in-dialog request with a forged Route (ours without the MAC, or fo
   });
   const forged = t.alice.createRequest({
     method: 'BYE',
-    uri: 'sip:gateway@10.0.0.9',
+    uri: 'sip:gateway@127.0.1.9',
     to: 'sip:x@example.com',
-    headers: [['Route', '<sip:10.0.0.1:5060;transport=udp;lr;vxd=AAAAAAAAAAAAAAAAAAAAAA>']],
+    headers: [['Route', '<sip:127.0.1.1:5060;transport=udp;lr;vxd=AAAAAAAAAAAAAAAAAAAAAA>']],
   });
   forged.headers.set('To', '<sip:x@example.com>;tag=fake');
   assert.equal((await send(t.alice, forged)).status, 403);
-  const foreign = t.alice.createRequest({ method: 'BYE', uri: 'sip:gateway@10.0.0.9', headers: [['Route', '<sip:10.0.0.9;lr>']] });
+  const foreign = t.alice.createRequest({ method: 'BYE', uri: 'sip:gateway@127.0.1.9', headers: [['Route', '<sip:127.0.1.9;lr>']] });
   foreign.headers.set('To', '<sip:x@example.com>;tag=fake');
   assert.equal((await send(t.alice, foreign)).status, 403);
   assert.equal(routed, false);
@@ -276,7 +276,7 @@ test('G34: an in-dialog request with a forged Route (ours without the MAC, or fo
 test('challenge(): 407 for INVITE, 401 for REGISTER; authenticate() verifies stored HA1 only', async () => {
   const { computeHa1 } = await import('../auth/digest.js');
   const agent = new Agent({
-    transport: t.network.endpoint('10.0.0.9:5060'),
+    transport: t.network.endpoint('127.0.1.9:5060'),
     clock: t.clock,
     resolver: t.resolver,
     realm: 'example.com',
@@ -292,7 +292,7 @@ test('challenge(): 407 for INVITE, 401 for REGISTER; authenticate() verifies sto
     if (user === undefined) return ctx.challenge();
     return ctx.accept();
   });
-  const target = { protocol: 'udp', host: '10.0.0.9', port: 5060 } as const;
+  const target = { protocol: 'udp', host: '127.0.1.9', port: 5060 } as const;
   const noCreds = t.alice.request(t.alice.createRequest({ method: 'OPTIONS', uri: 'sip:example.com' }), { target, credentials: null });
   await settle(100);
   const r1 = await noCreds;
@@ -316,11 +316,11 @@ test('onFailure: busy goes on to a second target in the same transaction (serial
   });
   let seen = 0;
   t.agent.route((ctx) =>
-    ctx.proxy('sip:bob@10.0.0.3:5060', {
+    ctx.proxy('sip:bob@127.0.1.3:5060', {
       recordRoute: true,
       onFailure: (response) => {
         seen = response.status;
-        return 'sip:carol@10.0.0.4:5060';
+        return 'sip:carol@127.0.1.4:5060';
       },
     }),
   );

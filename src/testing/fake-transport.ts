@@ -12,12 +12,12 @@
  * ```ts
  * const clock = new FakeClock();
  * const net = new FakeNetwork({ clock });
- * const alice = net.endpoint('10.0.0.1:5060');               // UDP
- * const bob = net.endpoint('10.0.0.2:5060', ['udp', 'tcp']);
+ * const alice = net.endpoint('127.0.1.1:5060');               // UDP
+ * const bob = net.endpoint('127.0.1.2:5060', ['udp', 'tcp']);
  * net.setConditions({ dropRate: 0.1, delayMs: 20 });          // lossy UDP, 20 ms one way
  * // … hand `alice` and `bob` to two TransactionLayers, then:
  * clock.advance(20);                                          // deliver what is in flight
- * net.sentTo('10.0.0.2:5060').map((m) => m.label);            // ['INVITE', 'ACK']
+ * net.sentTo('127.0.1.2:5060').map((m) => m.label);            // ['INVITE', 'ACK']
  * ```
  */
 import type { Clock } from '../core/clock.js';

@@ -197,8 +197,8 @@ describe('INVITE client transaction (RFC 3261 §17.1.1, RFC 6026 §8.4)', () => 
   test('a TU handler that throws is logged and does not break the machine', async () => {
     const errors: string[] = [];
     const logger = { debug() {}, info() {}, warn() {}, error: (m: string) => errors.push(m) };
-    const layer = createLayer(ctx, ctx.net.endpoint('10.0.0.9:5060'), { logger });
-    const tx = layer.sendRequest(makeRequest('INVITE', { sentBy: '10.0.0.9:5060' }), ctx.bob(), {
+    const layer = createLayer(ctx, ctx.net.endpoint('127.0.1.9:5060'), { logger });
+    const tx = layer.sendRequest(makeRequest('INVITE', { sentBy: '127.0.1.9:5060' }), ctx.bob(), {
       onResponse: () => {
         throw new Error('boom');
       },
@@ -207,7 +207,7 @@ describe('INVITE client transaction (RFC 3261 §17.1.1, RFC 6026 §8.4)', () => 
     });
     ctx.clock.advance(0);
     const invite = ctx.atBob.at(-1)!.message as SipRequest;
-    await ctx.bobTransport.send(makeResponse(invite, 500), ctx.net.target('10.0.0.9:5060'));
+    await ctx.bobTransport.send(makeResponse(invite, 500), ctx.net.target('127.0.1.9:5060'));
     ctx.clock.advance(0);
     assert.equal(tx.state, 'completed');
     assert.equal(errors.length, 1);

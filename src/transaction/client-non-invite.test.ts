@@ -118,7 +118,7 @@ describe('non-INVITE client transaction (RFC 3261 §17.1.2)', () => {
   });
 
   test('a refused TCP connection is reported as a transport error (§17.1.4)', async () => {
-    const tx = ctx.layer.sendRequest(makeRequest('MESSAGE'), ctx.net.target('10.0.0.3:5060', 'tcp'), ctx.rec.handlers);
+    const tx = ctx.layer.sendRequest(makeRequest('MESSAGE'), ctx.net.target('127.0.1.3:5060', 'tcp'), ctx.rec.handlers);
     await settle();
     assert.equal(tx.state, 'terminated');
     assert.ok(tx.error instanceof TransportError);

@@ -84,12 +84,12 @@ describe('TransactionLayer: sending', () => {
   });
 
   test('each layer uses its own timer config (no globals)', () => {
-    const fast = createLayer(ctx, ctx.net.endpoint('10.0.0.5:5060'), { timers: { t1: 100, t2: 400 } });
-    fast.sendRequest(makeRequest('OPTIONS', { sentBy: '10.0.0.5:5060' }), ctx.bob(), recordClient().handlers);
+    const fast = createLayer(ctx, ctx.net.endpoint('127.0.1.5:5060'), { timers: { t1: 100, t2: 400 } });
+    fast.sendRequest(makeRequest('OPTIONS', { sentBy: '127.0.1.5:5060' }), ctx.bob(), recordClient().handlers);
     ctx.layer.sendRequest(makeRequest('OPTIONS'), ctx.bob(), recordClient().handlers);
     ctx.clock.advance(700);
     const from = (address: string): number[] => ctx.net.sentFrom(address).map((w) => w.sentAt);
-    assert.deepEqual(from('10.0.0.5:5060'), [0, 100, 300, 700]);
+    assert.deepEqual(from('127.0.1.5:5060'), [0, 100, 300, 700]);
     assert.deepEqual(from(ALICE), [0, 500]);
     ctx.clock.advance(6_400 - 700);
     assert.equal(fast.size, 0); // Timer F = 64·100 ms

@@ -15,16 +15,16 @@ import type { TransportAddress, TransportProtocol } from '../transport/transport
 import { TransactionLayer, type TransactionLayerOptions } from './layer.js';
 
 /** Alice (the client side) and Bob (the server side). */
-export const ALICE = '10.0.0.1:5060';
-export const BOB = '10.0.0.2:5060';
+export const ALICE = '127.0.1.1:5060';
+export const BOB = '127.0.1.2:5060';
 
 /** Defaults of {@link makeRequest}. */
 export const REQUEST_DEFAULTS = Object.freeze({
-  uri: 'sip:bob@10.0.0.2:5060',
+  uri: 'sip:bob@127.0.1.2:5060',
   from: '<sip:alice@example.com>',
   fromTag: 'a1b2c3',
   to: '<sip:bob@example.com>',
-  callId: 'call-1@10.0.0.1',
+  callId: 'call-1@127.0.1.1',
   seq: 1,
   sentBy: ALICE,
   transport: 'UDP',
@@ -70,7 +70,7 @@ export function makeRequest(method: string, options: RequestFixture = {}): SipRe
   headers.append('To', options.toTag === undefined ? d.to : `${d.to};tag=${options.toTag}`);
   headers.append('Call-ID', options.callId ?? d.callId);
   headers.append('CSeq', `${options.seq ?? d.seq} ${method}`);
-  if (method === 'INVITE') headers.append('Contact', '<sip:alice@10.0.0.1:5060>');
+  if (method === 'INVITE') headers.append('Contact', '<sip:alice@127.0.1.1:5060>');
   const request = new SipRequest({ method, uri: options.uri ?? d.uri, headers });
   request.setBody(options.body ?? '', options.body === undefined ? undefined : 'text/plain');
   return request;
