@@ -11,6 +11,7 @@ import { UserDirectory, UsersFileError } from '../../proxy/users.js';
 import type { ListenerConfig } from '../../transport/layer.js';
 import type { TransportProtocol } from '../../transport/transport.js';
 import { UsageError } from '../usage.js';
+import { parseDigestAlgorithm, type DigestAlgorithm } from '../../auth/digest.js';
 
 export const SERVER_HELP = `usage: voxlite server [options]
 
@@ -32,6 +33,8 @@ voxlite additions:
   --script FILE              route module (default export: handler or middleware array); reloaded on change
   --tls-cert FILE            PEM certificate for tls/wss listeners (with --tls-key)
   --tls-key FILE             PEM key
+  --digest-algorithms LIST   challenges offered, preferred first (default SHA-256,MD5; baresip 1.0
+                             needs MD5 alone: it gives up on the first challenge it cannot answer)
 
 Example: voxlite server -t udp -l 127.0.0.1:5060 -t tcp -l 127.0.0.1:5060 -r example.com --users users.txt`;
 
@@ -50,6 +53,7 @@ const OPTIONS = {
   script: { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  'digest-algorithms': { type: 'string' },
 } as const;
 
 const TRANSPORTS: readonly TransportProtocol[] = ['udp', 'tcp', 'tls', 'ws', 'wss'];
@@ -74,6 +78,8 @@ export interface ServerCommand {
   readonly location: string;
   readonly script?: string;
   readonly farm?: FarmConfig;
+  /** Challenges offered, in preference order (RFC 8760 §2.4). */
+  readonly digestAlgorithms?: DigestAlgorithm[];
 }
 
 /** Parses `voxlite server` arguments. @throws UsageError */
@@ -110,6 +116,16 @@ export function parseServerArgs(argv: readonly string[]): ServerCommand {
       throw new UsageError(error instanceof Error ? error.message : String(error));
     }
   }
+  let digestAlgorithms: DigestAlgorithm[] | undefined;
+  if (v['digest-algorithms'] !== undefined) {
+    digestAlgorithms = [];
+    for (const name of v['digest-algorithms'].split(',').map((n) => n.trim()).filter((n) => n !== '')) {
+      const algorithm = parseDigestAlgorithm(name);
+      if (algorithm === undefined) throw new UsageError(`--digest-algorithms: unknown algorithm "${name}" (MD5, SHA-256, SHA-512-256, and -sess forms)`);
+      digestAlgorithms.push(algorithm);
+    }
+    if (digestAlgorithms.length === 0) throw new UsageError('--digest-algorithms needs at least one algorithm');
+  }
   return {
     listen,
     verbose: v.verbose ?? false,
@@ -121,6 +137,7 @@ export function parseServerArgs(argv: readonly string[]): ServerCommand {
     ...(v.users === undefined ? {} : { usersFile: v.users }),
     ...(v.script === undefined ? {} : { script: v.script }),
     ...(farm === undefined ? {} : { farm }),
+    ...(digestAlgorithms === undefined ? {} : { digestAlgorithms }),
   };
 }
 
@@ -160,6 +177,7 @@ export async function runServer(argv: readonly string[], options: { readonly sig
     ...(users === undefined ? {} : { users }),
     ...(command.script === undefined ? {} : { script: command.script }),
     ...(command.farm === undefined ? {} : { farm: command.farm }),
+    ...(command.digestAlgorithms === undefined ? {} : { agent: { digestAlgorithms: command.digestAlgorithms } }),
   });
   const addresses = command.listen.map((l) => {
     const a = server.agent.localAddress(l.protocol);
