@@ -74,6 +74,8 @@ export interface AgentOptions {
   readonly logger?: Logger;
   /** T1, T2, T4 of the transaction layer. */
   readonly timers?: Partial<TimerConfig>;
+  /** Server transactions held at once before new requests get 503 (G12). Default 100 000. */
+  readonly maxServerTransactions?: number;
   /** The location service. Default: a {@link MemoryLocationStore} on the agent's clock. */
   readonly location?: LocationStore;
   /** Registrar limits (min/max/default expiry, bindings per AOR). */
@@ -264,6 +266,10 @@ export class Agent extends TypedEmitter<AgentEvents> {
       random: this.random,
       logger: this.logger,
       unmatchedCancel: 'pass',
+      // A completed non-INVITE server transaction stays 64·T1 (32 s) over UDP to absorb
+      // retransmissions (RFC 3261 §17.2.2, Timer J), so the cap bounds the sustained rate at
+      // cap / 32 s: 100 000 allows about 3 000 new transactions a second (G12 keeps a cap).
+      maxServerTransactions: this.options.maxServerTransactions ?? 100_000,
       ...(this.options.timers === undefined ? {} : { timers: this.options.timers }),
     });
     this.transactions = transactions;
