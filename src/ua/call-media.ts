@@ -3,12 +3,12 @@
  * session, and the audio sources and sinks it plays and records. This is the one place where
  * a dialog's SDP meets RTP (ARCHITECTURE.md: `ua` joins the two halves).
  */
-import type { Clock } from '../core/clock.js';
+import { SystemClock, type Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { Random } from '../core/random.js';
 import { getCodec, type Codec } from '../media/index.js';
 import type { MediaSink, MediaSource } from '../media/port.js';
-import { RtpSession, RtpSocket, type RtpSessionStats } from '../rtp/index.js';
+import { RtpPacket, RtpSession, RtpSocket, type RtpSessionStats, type RtpTransport } from '../rtp/index.js';
 import { SdpNegotiator, type CodecSpec, type MediaDirection, type NegotiationResult } from '../sdp/index.js';
 import type { CallerCodec } from './caller-options.js';
 
@@ -45,6 +45,13 @@ const CODEC_SPECS: Record<Exclude<CallerCodec, 'opus'>, CodecSpec> = {
   g722: { name: 'G722', clockRate: 8000, payloadType: 9 },
 };
 
+/**
+ * RTP packets kept from before the session starts (RFC 3264 §5.1: the offerer must be ready to
+ * receive media once the offer is sent). A callee usually starts sending with its 200 OK, so the
+ * first packets arrive while the answer is still being processed: 10 packets = 200 ms at 20 ms.
+ */
+const EARLY_RTP_PACKETS = 10;
+
 /** Thrown for codecs voxlite cannot run (opus has no pure-JS codec here yet). */
 export class UnsupportedCodecError extends Error {
   readonly code = 'UA_ERR_CODEC';
@@ -64,6 +71,11 @@ export class CallMedia {
   private sinks: MediaSink[] = [];
   private finalStats: RtpSessionStats | undefined;
   private closed = false;
+  /** Copies of RTP packets received before the session attached, with their arrival times. */
+  private early: Array<{ readonly packet: RtpPacket; readonly at: number }> = [];
+  /** The session's clock: while early packets are handed over, `now()` is their arrival time. */
+  private readonly clock: Clock;
+  private replayAt: number | undefined;
 
   private constructor(
     private readonly socket: RtpSocket,
@@ -79,6 +91,50 @@ export class CallMedia {
       },
       options.random === undefined ? {} : { random: options.random },
     );
+    const clock = options.clock ?? new SystemClock();
+    this.clock = { now: () => this.replayAt ?? clock.now(), setTimer: (delayMs, callback) => clock.setTimer(delayMs, callback) };
+    socket.attach({
+      onRtp: (packet) => {
+        // the socket reuses its packet object: keep a copy
+        this.early.push({ packet: RtpPacket.parse(packet.serialize()), at: clock.now() });
+        if (this.early.length > EARLY_RTP_PACKETS) this.early.shift();
+      },
+      onRtcp: () => {},
+    });
+  }
+
+  /**
+   * The socket as the session's transport. Attaching hands over the packets that came first, as
+   * if each had arrived on time before the newest one (by RTP timestamp, never later than it
+   * really came): they often come in a burst (the peer starts sending with its 200 OK, while we
+   * are busy with it), and the jitter buffer would otherwise hold that burst as extra delay and
+   * later cut it back out of the speech, a frame at a time.
+   */
+  private transport(clockRate: number): RtpTransport {
+    const socket = this.socket;
+    return {
+      headerOverhead: socket.headerOverhead,
+      sendRtp: (datagram) => socket.sendRtp(datagram),
+      sendRtcp: (datagram) => socket.sendRtcp(datagram),
+      close: () => void socket.close(),
+      attach: (handlers) => {
+        socket.attach(handlers);
+        const early = this.early;
+        this.early = [];
+        const newest = early[early.length - 1];
+        if (handlers === undefined || newest === undefined) return;
+        try {
+          for (const { packet, at } of early) {
+            const behind = (newest.packet.timestamp - packet.timestamp) >>> 0;
+            const behindMs = behind < 0x80000000 ? (behind * 1000) / clockRate : 0;
+            this.replayAt = Math.min(at, newest.at - behindMs);
+            handlers.onRtp(packet);
+          }
+        } finally {
+          this.replayAt = undefined;
+        }
+      },
+    };
   }
 
   /** Opens the RTP/RTCP socket pair (an even port and the next one, RFC 3550 §11). */
@@ -151,7 +207,7 @@ export class CallMedia {
     const sinks = this.sinks;
     const sending = result.direction === 'sendrecv' || result.direction === 'sendonly';
     this.session = new RtpSession({
-      transport: this.socket,
+      transport: this.transport(result.codec.clockRate),
       codec,
       payloadType: result.codec.payloadType,
       ptimeMs: result.ptime,
@@ -173,7 +229,7 @@ export class CallMedia {
         for (const sink of sinks) sink.write(pcm);
       },
       onDtmf: (digit) => this.options.onDtmf?.(digit),
-      ...(this.options.clock === undefined ? {} : { clock: this.options.clock }),
+      clock: this.clock,
       ...(this.options.random === undefined ? {} : { random: this.options.random }),
       ...(this.options.logger === undefined ? {} : { logger: this.options.logger }),
     });

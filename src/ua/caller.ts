@@ -727,11 +727,15 @@ export class Caller extends TypedEmitter<CallerEvents> {
       await call.speech.say(text);
       return;
     }
+    // Text goes as a MESSAGE to whoever messaged us, else to --to (during a call too).
+    if (this.messageTarget === undefined && this.options.to !== undefined) {
+      this.messageTarget = { uri: this.requestUri(), to: this.options.to };
+    }
     if (this.messageTarget !== undefined) {
       await this.sendMessage(text);
       return;
     }
-    this.log('warn', 'typed text has nowhere to go (no call, no message target)');
+    this.log('warn', 'typed text has nowhere to go (no --to, and no message received yet)');
   }
 
   private async sendDtmf(call: ActiveCall, digits: string): Promise<void> {
