@@ -22,7 +22,8 @@
  *   `clamp(jitterMultiplier × J, minDelayMs, maxDelayMs)`. The buffer tracks the average time
  *   packets wait before playout; when it is more than a frame off target (or a packet arrives
  *   too late) the buffer grows by one concealed frame (`lost`, reason `expand`) or shrinks by
- *   dropping one frame, preferring to stretch or cut a silence gap when one comes.
+ *   one frame, preferring to stretch or cut a silence gap when one comes; a frame of speech is
+ *   dropped to shrink only when the delay is more than three frames above target.
  *
  * @remarks The objects returned by `pop()` are owned by the buffer and overwritten by the next
  * `pop()`: copy the fields you keep. Payloads are stored by reference (no copy), so the memory
@@ -31,6 +32,10 @@
 import type { Clock } from '../core/clock.js';
 
 /** Options of {@link JitterBuffer}. */
+
+/** Excess delay, in frames, above which a frame is dropped mid-talkspurt instead of waiting for a gap. */
+const SHRINK_WITHOUT_GAP_FRAMES = 3;
+
 export interface JitterBufferOptions {
   /** The session clock; `push()`/`pop()` default `now` to `clock.now()`. */
   clock: Clock;
@@ -384,7 +389,13 @@ export class JitterBuffer {
           if (now < this.cursorDue) return undefined;
         }
         if (this.pendingAdjust > 0) return this.expand(now);
-        if (this.pendingAdjust < 0 && this.slotSeq[(this.cursorSeq + 1) % this.capacity] === this.cursorSeq + 1) {
+        // Shrinking by dropping a frame cuts into speech, so it waits for a silence gap (handled
+        // above) unless the excess delay is large enough that waiting would cost more.
+        if (
+          this.pendingAdjust < 0 &&
+          this.waitEstimate - this.targetDelayMs > SHRINK_WITHOUT_GAP_FRAMES * this.frameMs &&
+          this.slotSeq[(this.cursorSeq + 1) % this.capacity] === this.cursorSeq + 1
+        ) {
           // Shrink: drop this frame; the next one takes its due time.
           this.clear(slot);
           this.counters.dropped++;
