@@ -200,8 +200,6 @@ export class Caller extends TypedEmitter<CallerEvents> {
       const port = o.port === 0 ? 0 : secure ? o.port + 1 : o.port;
       out.push({ protocol, host: o.intIp, port, ...(secure && tls !== undefined ? { tls } : {}), advertisedHost: advertisedAddress(o) });
     }
-    // Sending over UDP needs a UDP socket of the right family even when only TCP was asked for.
-    if (!out.some((l) => l.protocol === 'udp') && o.transport.includes('udp')) out.push({ protocol: 'udp', host: o.intIp, port: o.port });
     return out;
   }
 
@@ -224,6 +222,7 @@ export class Caller extends TypedEmitter<CallerEvents> {
       transport: traced,
       aor: this.aor,
       fixNat: o.fixNat,
+      ...(o.transport[0] === undefined ? {} : { preferredTransport: o.transport[0] }),
       clock: this.clock,
       random: this.random,
       ...(credentials === undefined ? {} : { credentials }),
@@ -430,13 +429,20 @@ export class Caller extends TypedEmitter<CallerEvents> {
         },
       });
     } catch (error) {
-      await this.endCall(call, { code: EXIT.error, reason: `call failed: ${error instanceof Error ? error.message : String(error)}` });
+      // Aborted before the INVITE went out (--timeout, Ctrl-C): nobody answered.
+      const cancelled = call.cancel.signal.aborted;
+      await this.endCall(call, {
+        code: cancelled ? (this.closing !== undefined ? EXIT.ok : EXIT.noAnswer) : EXIT.error,
+        reason: cancelled ? 'no answer: cancelled before any response' : `call failed: ${error instanceof Error ? error.message : String(error)}`,
+      });
       return;
     }
     this.log('info', `received response in state 'inviting': ${response.status} ${response.reason}`);
     if (response.status >= 300 || response.status < 200) {
       const cancelled = call.cancel.signal.aborted;
-      const noAnswer = response.status === 408 || response.status === 480 || (response.status === 487 && cancelled);
+      // 503 Transport Error is made locally when the target could not be reached at all.
+      const unreachable = response.status === 503 && response.reason === 'Transport Error';
+      const noAnswer = response.status === 408 || response.status === 480 || unreachable || (response.status === 487 && cancelled);
       await this.endCall(call, {
         code: cancelled && this.closing !== undefined ? EXIT.ok : noAnswer ? EXIT.noAnswer : EXIT.rejected,
         reason: noAnswer ? `no answer: ${response.status} ${response.reason}` : `call rejected: ${response.status} ${response.reason}`,
@@ -477,7 +483,7 @@ export class Caller extends TypedEmitter<CallerEvents> {
         () => {},
       );
       // A BYE that gets no answer must not hold the process (a parity fix, RTCLITE.md §2.4).
-      await Promise.race([bye, new Promise<void>((r) => this.clock.setTimer(2000, r))]);
+      await Promise.race([bye, new Promise<void>((r) => this.clock.setTimer(1200, r))]);
     }
     await this.endCall(call, result);
   }
@@ -562,6 +568,11 @@ export class Caller extends TypedEmitter<CallerEvents> {
     }
     // Wait --auto-respond-after seconds, unless the caller gives up first (CANCEL).
     const cancelled = await new Promise<boolean>((resolve) => {
+      // The CANCEL may already have come while the media was being set up.
+      if (incoming.signal.aborted) {
+        resolve(true);
+        return;
+      }
       const timer = this.clock.setTimer(o.autoRespondAfter * 1000, () => resolve(false));
       incoming.signal.addEventListener('abort', () => {
         timer.cancel();
@@ -802,19 +813,20 @@ export class Caller extends TypedEmitter<CallerEvents> {
 
   private async shutdown(): Promise<void> {
     const call = this.call;
-    const work = (async () => {
-      if (call !== undefined) {
-        if (call.state === 'inviting') {
-          call.cancel.abort(new Error('closed'));
-          // the INVITE's final response (487) ends the call; give it a moment
-          await new Promise<void>((r) => this.clock.setTimer(1500, r));
-        } else {
-          await this.hangup(call, { code: EXIT.ok, reason: 'call closed' });
-        }
+    // Everything below shares one budget so Ctrl-C ends the process within 2 s.
+    const hangup = (async () => {
+      if (call === undefined) return;
+      if (call.state === 'inviting') {
+        call.cancel.abort(new Error('closed'));
+        // the INVITE's final response (487) ends the call; give it a moment
+        await new Promise<void>((r) => this.clock.setTimer(1000, r));
+      } else {
+        await this.hangup(call, { code: EXIT.ok, reason: 'call closed' });
       }
-      await this.unregister();
     })();
-    await Promise.race([work.catch(() => {}), new Promise<void>((r) => this.clock.setTimer(3000, r))]);
+    // Unregistering does not wait for the BYE: both go out at once.
+    const work = Promise.allSettled([hangup, this.unregister()]);
+    await Promise.race([work, new Promise<void>((r) => this.clock.setTimer(1500, r))]);
     if (call !== undefined) await call.media?.close();
     this.registration?.timer?.cancel();
     await this.ua?.close();

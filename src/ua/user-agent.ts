@@ -8,7 +8,7 @@
  * timeout is a locally made 408 and a transport failure a 503 (RFC 3261 §8.1.3.1), after every
  * target from RFC 3263 was tried in turn (RFC 3263 §4.3).
  */
-import { SystemClock, type Clock } from '../core/clock.js';
+import { SystemClock, type Clock, type TimerHandle } from '../core/clock.js';
 import { TypedEmitter } from '../core/events.js';
 import { silentLogger, type Logger } from '../core/log.js';
 import { CryptoRandom, type Random } from '../core/random.js';
@@ -73,6 +73,11 @@ export interface UserAgentOptions {
    * dialog's requests reach a peer behind NAT. Default false.
    */
   readonly fixNat?: boolean;
+  /**
+   * The transport for targets whose URI names none (rtclite's first `--transport`): RFC 3263
+   * would pick UDP for a numeric host, which a TCP-only UA cannot send. Default: RFC 3263's choice.
+   */
+  readonly preferredTransport?: TransportProtocol;
 }
 
 /** Per-request options of {@link UserAgent.request}. */
@@ -173,6 +178,8 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
   private readonly pendingIncoming = new Map<InviteServerTransaction, AbortController>();
   private closing: Promise<void> | undefined;
   private started = false;
+  /** Requests still awaiting their outcome; settled with a 503 when the UA closes. */
+  private readonly pendingRequests = new Set<(outcome: Outcome) => void>();
 
   constructor(options: UserAgentOptions = {}) {
     super((error) => this.logger.error('event listener threw', { error: String(error) }));
@@ -370,6 +377,7 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
   }
 
   private async shutdown(): Promise<void> {
+    for (const finish of [...this.pendingRequests]) finish({ kind: 'transport-error', error: new Error('user agent closed') });
     for (const r of this.retransmitters.values()) r.stop();
     this.retransmitters.clear();
     for (const controller of this.pendingIncoming.values()) controller.abort(new Error('user agent closed'));
@@ -395,7 +403,12 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
   /** The URI of the first hop: the outbound proxy, the top Route, or the Request-URI (RFC 3261 §8.1.2). */
   private firstHop(request: SipRequest): Uri {
     const routes = request.routes();
-    if (routes.length > 0) return routes[0]!.uri;
+    if (routes.length > 0) {
+      const first = routes[0]!.uri;
+      // RFC 3261 §8.1.2: a strict router (no `lr`) is already the Request-URI; send there.
+      if (isSipUri(first) && !first.params.some((p) => p.name.toLowerCase() === 'lr')) return parseUri(request.uri);
+      return first;
+    }
     if (this.options.outboundProxy !== undefined && tagOf(request.to()) === undefined) {
       return uriOfNameAddr(this.options.outboundProxy);
     }
@@ -406,7 +419,10 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     if (this.resolver === undefined) throw new TypeError('the user agent is not started');
     if (!isSipUri(uri)) return [];
     try {
-      const targets: Target[] = await this.resolver.resolve(uri);
+      const preferred = this.options.preferredTransport;
+      const named = uri.params.some((p) => p.name.toLowerCase() === 'transport') || uri.scheme === 'sips';
+      const targets: Target[] =
+        preferred !== undefined && !named ? await this.resolver.resolve(uri, { protocols: [preferred] }) : await this.resolver.resolve(uri);
       return targets.map((t) => ({ protocol: t.protocol, host: t.host, port: t.port }));
     } catch (error) {
       this.logger.warn('target resolution failed', { uri: uri.host, error: String(error) });
@@ -421,17 +437,28 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
       let settled = false;
       let cancelWanted = false;
       let tx: ClientTransaction | undefined;
+      let giveUp: TimerHandle | undefined;
       const finish = (outcome: Outcome): void => {
         if (settled) return;
         settled = true;
+        giveUp?.cancel();
+        this.pendingRequests.delete(finish);
         options.signal?.removeEventListener('abort', onAbort);
         resolve(outcome);
       };
+      this.pendingRequests.add(finish);
       const sendCancel = (): void => {
         if (tx === undefined || tx.kind !== 'invite-client' || tx.state !== 'proceeding') return;
         cancelWanted = false;
         try {
           transactions.sendCancel(tx, { onResponse: () => {}, onTimeout: () => {}, onTransportError: () => {} });
+          // RFC 3261 §9.1: no final response 64·T1 after the CANCEL: give the INVITE up.
+          const t1 = this.options.timers?.t1 ?? 500;
+          const invite = tx;
+          giveUp = this.clock.setTimer(64 * t1, () => {
+            invite.terminate();
+            finish({ kind: 'timeout' });
+          });
         } catch (error) {
           this.logger.warn('CANCEL could not be sent', { error: String(error) });
         }
@@ -492,7 +519,9 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     if (dialog === undefined) dialog = this.createUacDialog(invite, response);
     if (dialog === undefined) return;
     if (dialog.state === 'early') dialog.receiveResponse(response);
-    const known = this.acks.get(dialog);
+    const cached = this.acks.get(dialog);
+    // A 2xx to a re-INVITE needs its own ACK (its CSeq), not the one of the first INVITE.
+    const known = cached !== undefined && cached.ack.cseq().seq === response.cseq().seq ? cached : undefined;
     const send = (ack: SipRequest, target: TransportAddress): void => {
       this.transactions?.sendStateless(ack, target).catch((error: unknown) => {
         this.emit('error', error instanceof Error ? error : new Error(String(error)));
@@ -597,10 +626,12 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
       },
       signal: controller.signal,
       get answered() {
-        return answered;
+        // A CANCELled INVITE was answered 487 by the UA itself (RFC 3261 §9.2).
+        return answered || (tx.kind === 'invite-server' && controller.signal.aborted);
       },
       respond(status, options = {}) {
         if (answered) throw new TypeError(`${request.method} was already answered`);
+        if (tx.kind === 'invite-server' && controller.signal.aborted) throw new TypeError('the INVITE was cancelled and answered 487');
         if (status >= 200) answered = true;
         const extra: Array<readonly [string, string]> = [...(options.headers ?? [])];
         if (request.method === 'INVITE' && status < 300 && status > 100 && !extra.some(([n]) => n.toLowerCase() === 'contact')) {
@@ -714,10 +745,8 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     const dialog = this.dialogs.match(ack);
     if (dialog === undefined) return;
     const retransmitter = this.retransmitters.get(dialog);
-    if (retransmitter !== undefined) {
-      retransmitter.receiveAck(ack);
-      this.retransmitters.delete(dialog);
-    }
+    // Only the ACK of the 2xx being retransmitted stops it (an old ACK repeated must not).
+    if (retransmitter !== undefined && retransmitter.receiveAck(ack)) this.retransmitters.delete(dialog);
     this.emit('ack', { ack, dialog });
   }
 
@@ -726,7 +755,9 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
     if (response.status < 200 || response.status >= 300 || response.cseq().method !== 'INVITE') return;
     const dialog = this.dialogs.match(response);
     const known = dialog === undefined ? undefined : this.acks.get(dialog);
-    if (known !== undefined) void this.transactions?.sendStateless(known.ack, known.target).catch(() => {});
+    if (known !== undefined && known.ack.cseq().seq === response.cseq().seq) {
+      void this.transactions?.sendStateless(known.ack, known.target).catch(() => {});
+    }
   }
 
   private endDialog(dialog: Dialog, reason: string): void {

@@ -154,6 +154,27 @@ describe('UserAgent over UDP loopback', () => {
     }
   });
 
+  test('a re-INVITE gets its own ACK: the callee stops retransmitting its 2xx and keeps the call', async () => {
+    const [a, b] = [await agent({ timers: { t1: 20, t2: 80 } }), await agent({ timers: { t1: 20, t2: 80 } })];
+    const acks: number[] = [];
+    b.on('ack', ({ ack }) => acks.push(ack.cseq().seq));
+    const ended: string[] = [];
+    b.on('dialogTerminated', ({ reason }) => ended.push(reason));
+    b.onRequest((incoming) => {
+      if (incoming.request.method === 'INVITE') incoming.respond(200, { body: 'v=0\r\n' });
+    });
+    const answer = await a.request(a.createRequest({ method: 'INVITE', uri: uriOf(b), body: 'v=0\r\n' }));
+    const dialog = a.dialogOf(answer);
+    assert.ok(dialog);
+    const reinvite = await a.requestInDialog(dialog, 'INVITE', { body: 'v=0\r\n', contentType: 'application/sdp' });
+    assert.equal(reinvite.status, 200);
+    // Past 64·T1 (1.28 s here): without the right ACK the callee would give up and send BYE.
+    await new Promise((r) => setTimeout(r, 1600));
+    assert.deepEqual(ended, []);
+    assert.equal(new Set(acks).size, 2, `ACKs with the CSeq of each INVITE: ${acks.join(',')}`);
+    assert.equal((await a.requestInDialog(dialog, 'BYE')).status, 200);
+  });
+
   test('close() is idempotent and requests after it fail', async () => {
     const ua = await agent();
     await Promise.all([ua.close(), ua.close()]);

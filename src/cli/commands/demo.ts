@@ -89,9 +89,19 @@ export async function runDemo(argv: readonly string[], out: (line: string) => vo
       out(`  ${name}: registered as <${aor}>`);
     });
   }
-  const bobRegistered = new Promise<void>((resolve) => bob.once('registered', () => resolve()));
-  await bob.start();
-  await bobRegistered;
+  const bobRegistered = new Promise<void>((resolve, reject) => {
+    bob.once('registered', () => resolve());
+    bob.once('registrationFailed', ({ status, reason }) => reject(new Error(`bob could not register: ${status} ${reason}`)));
+    setTimeout(() => reject(new Error('bob did not register within 10 s')), 10_000).unref();
+  });
+  try {
+    await bob.start();
+    await bobRegistered;
+  } catch (error) {
+    await Promise.allSettled([bob.close(), server.close()]);
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const alice = new Caller({ ...common, user: 'alice', authuser: 'alice', authpass: passwords.alice, to: 'sip:bob@127.0.0.1', play: played });
   alice.on('registered', ({ aor }) => {
     registrations.push('alice');
@@ -104,6 +114,10 @@ export async function runDemo(argv: readonly string[], out: (line: string) => vo
   let ok = false;
   try {
     await Promise.race([answered, finished]);
+    if (alice.listenerCount('answered') > 0) {
+      const early = await finished;
+      throw new Error(`the call did not connect: ${early.reason}`);
+    }
     out('  alice: call answered, playing audio');
     // DTMF pauses the audio (RFC 4733 §2.5.1.1), so it goes after the speech has played.
     await wait((audio.samples.length / 8000) * 1000 + 600);
