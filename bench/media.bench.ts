@@ -5,6 +5,7 @@
  *   node --import tsx bench/media.bench.ts              # full run (< 2 min)
  *   node --import tsx bench/media.bench.ts --quick      # smoke run (a few seconds)
  *   node --import tsx bench/media.bench.ts --profile    # also profile the hot spots at the last passing level
+ *   node --import tsx bench/media.bench.ts --no-profile # never profile (it runs by itself when the target is missed)
  *   node --import tsx bench/media.bench.ts --levels 100,400 --seconds 3 --mux
  *
  * Sessions: one "session" is one {@link RtpSession} endpoint doing everything a call leg does —
@@ -24,22 +25,34 @@
  * session count by the cores actually used (CPU time / wall time). Node runs the whole media
  * path on one thread, so a process can never use much more than one core for it.
  *
+ * An idle probe process runs one 20 ms timer during each window: its lateness is the machine's
+ * own noise (other processes, the hypervisor). A level that fails while the probe was late too
+ * is retried once, and both attempts are printed.
+ *
+ * Alongside, each level reports the event loop's p99 and longest delay (`monitorEventLoopDelay`),
+ * the longest and total GC pause, and the load average; when a level fails, the same number of
+ * bare pacers (timers only) is measured as a reference for what the machine itself imposes.
+ * Loss and "max late" cover the whole run of the level, warm-up included.
+ *
  * Numbers are for comparison on one machine only; tests never assert on them.
  */
-import { execSync } from 'node:child_process';
+import { execSync, spawn } from 'node:child_process';
 import { Session as InspectorSession } from 'node:inspector';
 import os from 'node:os';
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { G722, PCMA, PCMU, type Codec } from '../src/media/index.js';
-import { RtpSession, RtpSocket, type RtpSessionStats } from '../src/rtp/index.js';
+import { SystemClock } from '../src/core/index.js';
+import { FramePacer, RtpSession, RtpSocket, type RtpSessionStats } from '../src/rtp/index.js';
 
 const args = process.argv.slice(2);
 const QUICK = args.includes('--quick');
 const PROFILE = args.includes('--profile');
+const NO_PROFILE = args.includes('--no-profile');
 const MUX = args.includes('--mux');
 const TARGET_PER_CORE = 500;
 const LATE_LIMIT = 0.001;
 const LOSS_LIMIT = 0.001;
-const TIME_BUDGET_MS = QUICK ? 20_000 : 105_000;
+const TIME_BUDGET_MS = QUICK ? 20_000 : 90_000;
 
 function option(name: string): string | undefined {
   const i = args.indexOf(name);
@@ -133,6 +146,45 @@ function benchCodec(codec: Codec, ms: number): CodecResult {
   return { name: codec.name, encode, decode, sampleRate: codec.sampleRate };
 }
 
+// ─────────────────────────────── noise probe ───────────────────────────────
+
+interface ProbeResult {
+  ticks: number;
+  late: number;
+  max: number;
+}
+
+/**
+ * A separate, idle Node process running one drift-free 20 ms timer for `ms`: whatever lateness it
+ * sees comes from the machine (other processes, the hypervisor), not from our event loop.
+ */
+function startProbe(ms: number): Promise<ProbeResult | undefined> {
+  const script = `
+    const ms = Number(process.argv[1]); const start = performance.now();
+    let n = 0, ticks = 0, late = 0, max = 0;
+    function tick() {
+      const l = performance.now() - (start + n * 20);
+      if (n > 0) { ticks++; if (l > 5) late++; if (l > max) max = l; }
+      n++;
+      if (n * 20 > ms) { process.stdout.write(JSON.stringify({ ticks, late, max })); return; }
+      setTimeout(tick, Math.max(0, Math.round(start + n * 20 - performance.now())));
+    }
+    tick();`;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['-e', script, String(ms)], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', () => resolve(undefined));
+    child.on('close', () => {
+      try {
+        resolve(JSON.parse(out) as ProbeResult);
+      } catch {
+        resolve(undefined);
+      }
+    });
+  });
+}
+
 // ─────────────────────────────── sessions ───────────────────────────────
 
 interface LevelResult {
@@ -150,29 +202,50 @@ interface LevelResult {
   perCore: number;
   pass: boolean;
   rss: number;
+  load: number;
+  /** Longest event-loop stall in the window (monitorEventLoopDelay), ms. */
+  stallMs: number;
+  /** p99 event-loop delay in the window, ms. */
+  loopP99Ms: number;
+  /** Longest and total GC pause in the window, ms. */
+  gcMaxMs: number;
+  gcTotalMs: number;
+  /** The idle probe process's lateness during the window (external noise), if it ran. */
+  probe: ProbeResult | undefined;
+  /** Attempt number (1, or 2 for a retry). */
+  attempt: number;
 }
 
-interface Totals {
+interface PacerTotals {
   ticks: number;
   late: number;
   skipped: number;
   latenessMs: number;
-  expected: number;
-  lost: number;
   sent: number;
 }
 
-function totals(sessions: readonly RtpSession[]): Totals {
-  const t: Totals = { ticks: 0, late: 0, skipped: 0, latenessMs: 0, expected: 0, lost: 0, sent: 0 };
+/** Pacer counters only: cheap enough not to stall the loop it measures. */
+function pacerTotals(sessions: readonly RtpSession[]): PacerTotals {
+  const t: PacerTotals = { ticks: 0, late: 0, skipped: 0, latenessMs: 0, sent: 0 };
+  for (const s of sessions) {
+    const p = s.pacerStats;
+    t.ticks += p.ticks;
+    t.late += p.lateTicks;
+    t.skipped += p.skippedTicks;
+    t.latenessMs += p.totalLatenessMs;
+  }
+  return t;
+}
+
+/** Loss over the whole run (RFC 3550 A.3 at each receiver) and packets sent. */
+function lossTotals(sessions: readonly RtpSession[]): { expected: number; lost: number; sent: number; maxLatenessMs: number } {
+  const t = { expected: 0, lost: 0, sent: 0, maxLatenessMs: 0 };
   for (const s of sessions) {
     const st: RtpSessionStats = s.stats();
-    t.ticks += st.pacer.ticks;
-    t.late += st.pacer.lateTicks;
-    t.skipped += st.pacer.skippedTicks;
-    t.latenessMs += st.pacer.totalLatenessMs;
     t.expected += st.receive.expected;
     t.lost += Math.max(0, st.receive.lost);
     t.sent += st.send.packets;
+    t.maxLatenessMs = Math.max(t.maxLatenessMs, st.pacer.maxLatenessMs);
   }
   return t;
 }
@@ -181,7 +254,6 @@ async function runLevel(n: number, onMeasureStart?: () => void, onMeasureEnd?: (
   const frame = testSignal(160, 8000);
   const sockets: RtpSocket[] = [];
   const sessions: RtpSession[] = [];
-  let maxLateness = 0;
   try {
     // Open in batches so the bind storm does not itself distort the start.
     for (let i = 0; i < n; i += 200) {
@@ -221,21 +293,37 @@ async function runLevel(n: number, onMeasureStart?: () => void, onMeasureEnd?: (
       });
     });
     await sleep(WARMUP_MS);
-    const before = totals(sessions);
+    const sentBefore = lossTotals(sessions).sent;
+    const probe = startProbe(MEASURE_MS + 150);
+    await sleep(100); // let that snapshot's own work (and the probe's start) pass before the window opens
+    const before = pacerTotals(sessions);
+    const loop = monitorEventLoopDelay({ resolution: 2 });
+    const gc = { max: 0, total: 0 };
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        gc.max = Math.max(gc.max, entry.duration);
+        gc.total += entry.duration;
+      }
+    });
+    gcObserver.observe({ entryTypes: ['gc'] });
+    loop.enable();
     const cpu0 = process.cpuUsage();
     const wall0 = performance.now();
     onMeasureStart?.();
     await sleep(MEASURE_MS);
     onMeasureEnd?.();
+    loop.disable();
+    gcObserver.disconnect();
+    const probeResult = await probe;
     const wall = performance.now() - wall0;
     const cpu = process.cpuUsage(cpu0);
-    const after = totals(sessions);
-    for (const s of sessions) maxLateness = Math.max(maxLateness, s.stats().pacer.maxLatenessMs);
+    const after = pacerTotals(sessions);
+    const loss = lossTotals(sessions);
     const ticks = after.ticks - before.ticks;
     const late = after.late - before.late;
     const skipped = after.skipped - before.skipped;
-    const expected = after.expected - before.expected;
-    const lost = after.lost - before.lost;
+    const expected = loss.expected;
+    const lost = loss.lost;
     const cores = (cpu.user + cpu.system) / 1000 / wall;
     const lateRatio = (late + skipped) / Math.max(1, ticks + skipped);
     const lossRatio = lost / Math.max(1, expected);
@@ -246,15 +334,22 @@ async function runLevel(n: number, onMeasureStart?: () => void, onMeasureEnd?: (
       ticks,
       late,
       skipped,
-      maxLatenessMs: maxLateness,
+      maxLatenessMs: loss.maxLatenessMs,
       meanLatenessMs: (after.latenessMs - before.latenessMs) / Math.max(1, ticks),
       expected,
       lost,
-      sentPerSecond: ((after.sent - before.sent) * 1000) / wall,
+      sentPerSecond: ((loss.sent - sentBefore) * 1000) / (wall + 100),
       cores,
       perCore: n / Math.max(cores, 1e-9),
       pass: lateRatio < LATE_LIMIT && lossRatio < LOSS_LIMIT && expected > 0,
       rss: process.memoryUsage().rss,
+      load: os.loadavg()[0]!,
+      stallMs: loop.max / 1e6,
+      loopP99Ms: loop.percentile(99) / 1e6,
+      gcMaxMs: gc.max,
+      gcTotalMs: gc.total,
+      probe: probeResult,
+      attempt: 1,
     };
   } finally {
     for (const session of sessions) session.close();
@@ -297,6 +392,7 @@ async function profileLevel(n: number): Promise<string[]> {
   let total = 0;
   for (const node of profile.nodes) {
     const hits = node.hitCount ?? 0;
+    if (node.callFrame.functionName === '(idle)') continue;
     total += hits;
     const { functionName, url, lineNumber } = node.callFrame;
     const file = url.replace(/^.*\/(src|bench|node:)/, '$1').replace(/^file:\/\//, '');
@@ -305,8 +401,27 @@ async function profileLevel(n: number): Promise<string[]> {
   }
   return [...self.entries()]
     .sort((a, b) => b[1] - a[1])
-    .slice(0, 18)
+    .slice(0, 20)
     .map(([key, hits]) => `${((100 * hits) / Math.max(1, total)).toFixed(1).padStart(5)} %  ${key}`);
+}
+
+async function referencePacers(n: number): Promise<{ ticks: number; late: number; max: number }> {
+  const clock = new SystemClock();
+  const pacers = Array.from({ length: n }, () => new FramePacer({ clock, onTick: () => undefined }));
+  pacers.forEach((p, i) => setTimeout(() => p.start(), Math.floor((i * 20) / n)));
+  await sleep(WARMUP_MS);
+  const before = pacers.map((p) => ({ ...p.stats }));
+  await sleep(MEASURE_MS);
+  let ticks = 0;
+  let late = 0;
+  let max = 0;
+  pacers.forEach((p, i) => {
+    ticks += p.stats.ticks - before[i]!.ticks;
+    late += p.stats.lateTicks - before[i]!.lateTicks;
+    max = Math.max(max, p.stats.maxLatenessMs);
+    p.stop();
+  });
+  return { ticks, late, max };
 }
 
 // ─────────────────────────────── run ───────────────────────────────
@@ -350,7 +465,14 @@ for (const level of LEVELS) {
     stopReason = `time budget (${TIME_BUDGET_MS / 1000} s) reached before level ${level}`;
     break;
   }
-  const result = await runLevel(level);
+  let result = await runLevel(level);
+  const noisy = (r: LevelResult): boolean => r.probe !== undefined && r.probe.late / Math.max(1, r.probe.ticks) >= LATE_LIMIT;
+  if (!result.pass && noisy(result) && performance.now() - began + estimate < TIME_BUDGET_MS) {
+    // The idle probe process was late too: the machine was contended. Try the level once more.
+    process.stdout.write(`  ${level} sessions: failed while the idle probe was late too; retrying once\n`);
+    results.push(result);
+    result = { ...(await runLevel(level)), attempt: 2 };
+  }
   results.push(result);
   process.stdout.write(
     `  ${level} sessions: late ${fmt((100 * (result.late + result.skipped)) / Math.max(1, result.ticks), 3)} %, ` +
@@ -370,9 +492,9 @@ console.log(
 );
 console.log(
   table(
-    ['sessions', 'calls', 'sockets', 'pkts sent/s', 'late > 5 ms', 'skipped', 'mean late ms', 'max late ms', 'loss', 'cpu cores', 'sessions/core', 'rss MB', 'result'],
+    ['sessions', 'calls', 'sockets', 'pkts sent/s', 'late > 5 ms', 'skipped', 'mean late ms', 'max late ms (run)', 'loss (run)', 'cpu cores', 'sessions/core', 'loop p99/max ms', 'GC max/total ms', 'probe late', 'rss MB', 'load avg', 'result'],
     results.map((r) => [
-      String(r.sessions),
+      r.attempt > 1 ? `${r.sessions} (retry)` : String(r.sessions),
       String(r.sessions / 2),
       String(r.sockets),
       fmt(r.sentPerSecond),
@@ -383,32 +505,51 @@ console.log(
       `${fmt((100 * r.lost) / Math.max(1, r.expected), 3)} %`,
       fmt(r.cores, 2),
       fmt(r.perCore),
+      `${fmt(r.loopP99Ms, 1)} / ${fmt(r.stallMs, 0)}`,
+      `${fmt(r.gcMaxMs, 1)} / ${fmt(r.gcTotalMs, 0)}`,
+      r.probe === undefined ? '-' : `${fmt((100 * r.probe.late) / Math.max(1, r.probe.ticks), 1)} % (${fmt(r.probe.max, 0)} ms)`,
       fmt(r.rss / 1e6),
+      fmt(r.load, 2),
       r.pass ? 'pass' : 'FAIL',
     ]),
   ),
 );
 const passing = results.filter((r) => r.pass);
 const best = passing[passing.length - 1];
+const top = results[results.length - 1];
 console.log('');
 console.log(`stopped: ${stopReason}`);
+if (top !== undefined && !top.pass && !QUICK) {
+  // The same number of bare 20 ms pacers (timers only, no sockets, no codec): the lateness the
+  // machine and the event loop impose by themselves. When this fails too, the failure above
+  // says more about contention on the machine than about the media path.
+  const reference = await referencePacers(top.sessions);
+  console.log(
+    `reference: ${top.sessions} bare pacers (timers only) in the same process: ` +
+      `${fmt((100 * reference.late) / Math.max(1, reference.ticks), 3)} % ticks > 5 ms late, max ${fmt(reference.max, 1)} ms, ` +
+      `load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} on ${os.cpus().length} CPUs`,
+  );
+}
 if (best === undefined) {
   console.log('no level passed.');
 } else {
-  // The per-core figure of the highest passing level is the honest one: at lower levels the
-  // process idles and the ratio overstates capacity less, but no level shows what was not run.
   const perCore = best.perCore;
+  const carried = best.sessions >= TARGET_PER_CORE && best.cores <= 1;
   console.log(
-    `result: ${best.sessions} concurrent sessions (${best.sessions / 2} calls) in one process, ` +
-      `using ${fmt(best.cores, 2)} cores → ${fmt(perCore)} sessions per core ` +
-      `(${fmt(perCore / 2)} calls per core with both legs in-process); target ≥ ${TARGET_PER_CORE} sessions per core: ` +
-      `${perCore >= TARGET_PER_CORE ? 'reached' : 'NOT reached'}.`,
+    `result: ${best.sessions} concurrent sessions (${best.sessions / 2} calls) carried in real time by one process, ` +
+      `using ${fmt(best.cores, 2)} cores → ${fmt(perCore)} sessions per core by CPU time ` +
+      `(${fmt(perCore / 2)} calls per core with both legs in-process).`,
   );
-  if (PROFILE || (!QUICK && perCore < TARGET_PER_CORE)) {
-    console.log('');
-    console.log(`profile at ${best.sessions} sessions (self time, top functions):`);
-    for (const line of await profileLevel(best.sessions)) console.log(line);
-  }
+  console.log(
+    `target ≥ ${TARGET_PER_CORE} sessions per core: by CPU time ${perCore >= TARGET_PER_CORE ? 'reached' : 'NOT reached'}; ` +
+      `carried by one process within the lateness limit: ${carried ? 'reached' : `NOT reached (${best.sessions})`}.`,
+  );
+}
+const profileAt = best ?? top;
+if (profileAt !== undefined && !NO_PROFILE && (PROFILE || (!QUICK && (best === undefined || best.perCore < TARGET_PER_CORE || best.sessions < TARGET_PER_CORE)))) {
+  console.log('');
+  console.log(`profile at ${profileAt.sessions} sessions (self time of the busy time, top functions):`);
+  for (const line of await profileLevel(profileAt.sessions)) console.log(line);
 }
 console.log('');
 console.log(`total time ${fmt((performance.now() - began) / 1000, 1)} s`);

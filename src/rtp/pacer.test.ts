@@ -98,6 +98,29 @@ describe('FramePacer', () => {
     assert.equal(clock.pendingTimers, 0);
   });
 
+  test('pacers on one clock share one timer and keep their own phase', () => {
+    const clock = new FakeClock();
+    const seen: string[] = [];
+    const pacers = [0, 7, 13].map(
+      (offset) => new FramePacer({ clock, onTick: (t) => seen.push(`${offset}:${t.dueMs}`) }),
+    );
+    pacers[0]!.start(0);
+    clock.advance(7);
+    pacers[1]!.start();
+    clock.advance(6);
+    pacers[2]!.start();
+    assert.equal(clock.pendingTimers, 1);
+    clock.advance(47);
+    assert.deepEqual(seen, ['0:0', '7:7', '13:13', '0:20', '7:27', '13:33', '0:40', '7:47', '13:53', '0:60']);
+    pacers[1]!.stop();
+    seen.length = 0;
+    clock.advance(40);
+    assert.deepEqual(seen, ['13:73', '0:80', '13:93', '0:100']);
+    pacers[0]!.stop();
+    pacers[2]!.stop();
+    assert.equal(clock.pendingTimers, 0);
+  });
+
   test('validates options', () => {
     assert.throws(() => new FramePacer({ clock: new FakeClock(), periodMs: 0, onTick: () => {} }), RangeError);
     assert.throws(() => new FramePacer({ clock: new FakeClock(), maxCatchUpTicks: -1, onTick: () => {} }), RangeError);

@@ -138,7 +138,10 @@ export interface RtpSessionOptions {
   emodelCodec?: CodecImpairment;
   /** Close the transport on {@link RtpSession.close}; default `true`. */
   closeTransport?: boolean;
-  /** Clock for pacing, jitter and RTCP; default {@link SystemClock}. */
+  /**
+   * Clock for pacing, jitter and RTCP; default a {@link SystemClock} shared by all sessions.
+   * Sessions on the same clock object share one pacing timer.
+   */
   clock?: Clock;
   /** Randomness for SSRC, sequence, timestamp, CNAME and the RTCP interval; default {@link CryptoRandom}. */
   random?: Random;
@@ -364,6 +367,8 @@ interface DtmfJob {
 
 const TWO_POW_32 = 0x1_0000_0000;
 const MAX_PTIME_FRAMES = 6;
+/** One clock for every session that is not given one, so their pacers share one scheduler (pacer.ts). */
+const DEFAULT_CLOCK: Clock = new SystemClock();
 /** Recently sent packets remembered to recognise our own stream coming back (a power of two). */
 const ECHO_WINDOW = 512;
 
@@ -432,8 +437,8 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
   private sentAudio = 0;
   private sentDtmf = 0;
   private readonly pcmIn: Int16Array;
-  private readonly maxPayload: number;
-  private payloadSize = 0;
+  private readonly encodeScratch: Uint8Array;
+  private encodeOut: Uint8Array;
   private dtmfJob: DtmfJob | undefined;
   private readonly dtmfQueue: DtmfJob[] = [];
   private lastCollisionMs = Number.NEGATIVE_INFINITY;
@@ -448,6 +453,8 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
   private active: RemoteSource | undefined;
   private readonly pcmA: Int16Array;
   private readonly pcmB: Int16Array;
+  private pcmAView: Int16Array;
+  private pcmBView: Int16Array;
   private readonly pcmConcealed: Int16Array;
   private lastGood: Int16Array | undefined;
   private lastGoodLength = 0;
@@ -491,7 +498,7 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
     this.logger = logger;
     this.transport = options.transport;
     this.codec = options.codec;
-    this.clock = options.clock ?? new SystemClock();
+    this.clock = options.clock ?? DEFAULT_CLOCK;
     this.random = options.random ?? new CryptoRandom();
     const pt = options.payloadType ?? options.codec.payloadType;
     if (pt === undefined || !Number.isInteger(pt) || pt < 0 || pt > 127) {
@@ -551,10 +558,13 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
 
     this.pcmIn = new Int16Array(this.frameSamples);
     // Upper bound of one encoded frame: 16-bit PCM itself (G.711 is 1 octet/sample, G.722 ½).
-    this.maxPayload = this.frameSamples * 2;
+    this.encodeScratch = new Uint8Array(this.frameSamples * 2);
+    this.encodeOut = this.encodeScratch;
     const capacity = this.frameSamples * MAX_PTIME_FRAMES;
     this.pcmA = new Int16Array(capacity);
     this.pcmB = new Int16Array(capacity);
+    this.pcmAView = this.pcmA.subarray(0, this.frameSamples);
+    this.pcmBView = this.pcmB.subarray(0, this.frameSamples);
     this.pcmConcealed = new Int16Array(capacity);
 
     this.jb = new JitterBuffer({
@@ -729,42 +739,42 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
       return;
     }
     if (frame.length !== this.frameSamples) frame = this.fitFrame(frame);
-    const learned = this.payloadSize > 0;
-    let buffer = this.encodeFrame(frame);
-    // The frame did not fit the learned payload size: once more with the largest buffer.
-    if (buffer === undefined && learned) buffer = this.encodeFrame(frame);
+    const buffer = this.encodeFrame(frame);
     if (buffer === undefined) return;
     this.sendPacket(buffer, buffer.length - RTP_HEADER_SIZE, this.payloadType, timestamp, timestamp, now);
     this.sentAudio++;
   }
 
   /**
-   * Encodes one frame straight into a new datagram buffer, after room for the RTP header. The
-   * buffer is sized for the payload length seen last, so the encoder writes in place and no view
-   * has to be cut (fewer objects per packet for the GC). `undefined` when the encoder failed.
+   * Encodes one frame and returns a new datagram buffer with the payload after room for the RTP
+   * header. The encoder writes into a scratch view of exactly the payload size seen last, so
+   * that neither it nor we cut a fresh view per packet (fewer objects for the GC); the one
+   * allocation per packet is the datagram itself, which the kernel may still hold after `send`.
+   * `undefined` when the encoder failed.
    */
   private encodeFrame(frame: Int16Array): Buffer | undefined {
-    const expected = this.payloadSize;
-    const buffer = Buffer.allocUnsafe(RTP_HEADER_SIZE + (expected > 0 ? expected : this.maxPayload));
+    let payload: Uint8Array;
     try {
-      const out = buffer.subarray(RTP_HEADER_SIZE);
-      const payload = this.encoder.encode(frame, out);
-      this.payloadSize = payload.length;
-      if (payload.buffer === out.buffer && payload.byteOffset === out.byteOffset) {
-        return payload.length === out.length ? buffer : buffer.subarray(0, RTP_HEADER_SIZE + payload.length);
-      }
-      // The encoder ignored `out`: copy.
-      if (payload.length > this.maxPayload) throw new RangeError(`encoded frame of ${payload.length} octets`);
-      const copy = Buffer.allocUnsafe(RTP_HEADER_SIZE + payload.length);
-      copy.set(payload, RTP_HEADER_SIZE);
-      return copy;
+      payload = this.encoder.encode(frame, this.encodeOut);
     } catch (error) {
-      if (expected === 0) {
-        this.logger.warn('rtp encode failed', { error: error instanceof Error ? error.message : String(error) });
+      if (this.encodeOut === this.encodeScratch) return this.encodeFailed(error);
+      // The payload grew past the learned size: learn again from the whole scratch buffer.
+      this.encodeOut = this.encodeScratch;
+      try {
+        payload = this.encoder.encode(frame, this.encodeOut);
+      } catch (retryError) {
+        return this.encodeFailed(retryError);
       }
-      this.payloadSize = 0;
-      return undefined;
     }
+    if (payload.length !== this.encodeOut.length && payload.buffer === this.encodeScratch.buffer) this.encodeOut = payload;
+    const buffer = Buffer.allocUnsafe(RTP_HEADER_SIZE + payload.length);
+    buffer.set(payload, RTP_HEADER_SIZE);
+    return buffer;
+  }
+
+  private encodeFailed(error: unknown): undefined {
+    this.logger.warn('rtp encode failed', { error: error instanceof Error ? error.message : String(error) });
+    return undefined;
   }
 
   private fitFrame(frame: Int16Array): Int16Array {
@@ -988,17 +998,27 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
   }
 
   private decode(payload: Uint8Array): Int16Array | undefined {
-    const target = this.useA ? this.pcmA : this.pcmB;
+    const full = this.useA ? this.pcmA : this.pcmB;
+    // A view of exactly the frame size seen last, so the decoder cuts no view per packet.
+    const view = this.useA ? this.pcmAView : this.pcmBView;
     let pcm: Int16Array;
     try {
-      pcm = this.decoder.decode(payload, target);
+      pcm = this.decoder.decode(payload, view);
     } catch {
-      this.drops['bad-payload']++;
-      return undefined;
+      try {
+        pcm = this.decoder.decode(payload, full);
+      } catch {
+        this.drops['bad-payload']++;
+        return undefined;
+      }
     }
     if (pcm.length === 0) {
       this.drops['bad-payload']++;
       return undefined;
+    }
+    if (pcm.length !== view.length) {
+      this.pcmAView = this.pcmA.subarray(0, pcm.length);
+      this.pcmBView = this.pcmB.subarray(0, pcm.length);
     }
     // Double-buffered, so the last good frame stays intact for concealment without a copy.
     this.useA = !this.useA;

@@ -229,9 +229,8 @@ function localBroadcasts(): Set<string> {
 
 /** Strips the IPv4-mapped prefix so `::ffff:192.0.2.1` and `192.0.2.1` compare equal. */
 function plainAddress(address: string): string {
-  return address.startsWith(IPV4_MAPPED_PREFIX) && address.includes('.')
-    ? address.slice(IPV4_MAPPED_PREFIX.length)
-    : address.toLowerCase();
+  const lower = address.toLowerCase();
+  return lower.startsWith(IPV4_MAPPED_PREFIX) && lower.includes('.') ? lower.slice(IPV4_MAPPED_PREFIX.length) : lower;
 }
 
 function zeroDrops(): Record<RtpSocketDropReason, number> {
@@ -382,22 +381,26 @@ export class RtpSocket implements RtpTransport {
    */
   setRemote(remote: RtpRemoteAddress | undefined): void {
     if (remote !== undefined) {
-      const family = isIP(remote.address);
+      // Canonical text, as the kernel reports sources, so that `0:0::1` and `::1` compare equal;
+      // an IPv4-mapped address is handled as the IPv4 address it carries.
+      let canonical = plainAddress(remote.address);
+      const family = isIP(canonical);
       if (family === 0) throw new RtpSocketError('RTP_ERR_DESTINATION', `remote must be an IP literal, got ${remote.address}`);
+      if (family === 6) canonical = new URL(`http://[${canonical}]`).hostname.slice(1, -1);
       if (family === 6 && this.family === 4) {
         throw new RtpSocketError('RTP_ERR_DESTINATION', `an IPv4 socket cannot reach ${remote.address}`);
       }
-      for (const port of [remote.port, remote.rtcpPort ?? remote.port]) {
+      for (const port of [remote.port, remote.rtcpPort ?? (this.rtcpMux ? remote.port : remote.port + 1)]) {
         if (!Number.isInteger(port) || port < 1 || port > 65535) {
           throw new RtpSocketError('RTP_ERR_DESTINATION', `remote port must be within 1..65535, got ${port}`);
         }
       }
-      if (!this.allowMulticast && isForbiddenDestination(remote.address)) {
+      if (!this.allowMulticast && isForbiddenDestination(canonical)) {
         throw new RtpSocketError('RTP_ERR_DESTINATION', `refusing to send media to ${remote.address} (G39)`);
       }
-      const address = family === 4 && this.family === 6 ? IPV4_MAPPED_PREFIX + remote.address : remote.address;
+      const address = family === 4 && this.family === 6 ? IPV4_MAPPED_PREFIX + canonical : canonical;
       this.remoteAddress = { ...remote, address };
-      this.peerIp = plainAddress(remote.address);
+      this.peerIp = canonical;
     } else {
       this.remoteAddress = undefined;
       this.peerIp = undefined;
@@ -412,14 +415,22 @@ export class RtpSocket implements RtpTransport {
     this.updateTargets();
   }
 
+  /** Sets (or clears) who receives the validated packets. */
   attach(handlers: RtpTransportHandlers | undefined): void {
     this.handlers = handlers;
   }
 
+  /**
+   * Sends one RTP datagram to {@link rtpDestination}, through the send impairment if any. The
+   * datagram must not be modified afterwards (an impairment may hold it).
+   *
+   * @returns `false` when it was dropped locally (no destination, closed).
+   */
   sendRtp(datagram: Uint8Array): boolean {
     return this.send(this.rtp, datagram, true);
   }
 
+  /** Sends one RTCP compound to {@link rtcpDestination}; see {@link sendRtp}. */
   sendRtcp(datagram: Uint8Array): boolean {
     return this.send(this.rtcp, datagram, false);
   }

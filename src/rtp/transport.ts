@@ -49,7 +49,7 @@ export interface MemoryTransportOptions {
 /** One end of an in-memory transport pair; see {@link createMemoryTransportPair}. */
 export class MemoryRtpTransport implements RtpTransport {
   readonly headerOverhead: number;
-  /** Every datagram this end sent, in order (RTP and RTCP), for assertions. */
+  /** Every datagram this end sent, in order (RTP and RTCP), for assertions; grows without bound (tests only). */
   readonly sent: { kind: 'rtp' | 'rtcp'; datagram: Uint8Array }[] = [];
   /** Received datagrams dropped by validation, by reason. */
   readonly drops = new Map<DatagramDropReason, number>();
@@ -57,6 +57,7 @@ export class MemoryRtpTransport implements RtpTransport {
   connected = true;
   /** Whether {@link close} was called. */
   closed = false;
+  /** The other end, set by {@link createMemoryTransportPair}. */
   peer: MemoryRtpTransport | undefined;
   private handlers: RtpTransportHandlers | undefined;
   private readonly packet = new RtpPacket();
@@ -67,14 +68,17 @@ export class MemoryRtpTransport implements RtpTransport {
     this.headerOverhead = options.headerOverhead ?? 28;
   }
 
+  /** Sets (or clears) who receives the validated packets. */
   attach(handlers: RtpTransportHandlers | undefined): void {
     this.handlers = handlers;
   }
 
+  /** Records the datagram and delivers a copy to the peer (unless disconnected). */
   sendRtp(datagram: Uint8Array): boolean {
     return this.send('rtp', datagram);
   }
 
+  /** As {@link sendRtp}, for RTCP. */
   sendRtcp(datagram: Uint8Array): boolean {
     return this.send('rtcp', datagram);
   }
@@ -92,6 +96,7 @@ export class MemoryRtpTransport implements RtpTransport {
     }
   }
 
+  /** Stops sending and receiving. Idempotent. */
   close(): void {
     this.closed = true;
     this.handlers = undefined;

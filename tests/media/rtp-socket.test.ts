@@ -88,6 +88,12 @@ describe('RtpSocket: G39 destinations', () => {
     assert.throws(() => socket.setRemote({ address: '::1', port: 4000 }), RtpSocketError); // IPv6 peer on an IPv4 socket
     assert.throws(() => socket.setRemote({ address: '127.0.0.1', port: 0 }), RtpSocketError);
     assert.equal(socket.rtpDestination, undefined);
+    // An IPv4-mapped peer is the IPv4 address it carries; RTCP defaults to port + 1.
+    socket.setRemote({ address: '::FFFF:127.0.0.1', port: 4000 });
+    assert.deepEqual(socket.rtpDestination, { address: '127.0.0.1', port: 4000 });
+    assert.deepEqual(socket.rtcpDestination, { address: '127.0.0.1', port: 4001 });
+    assert.throws(() => socket.setRemote({ address: '127.0.0.1', port: 65535 }), RtpSocketError); // no room for RTCP
+    socket.setRemote(undefined);
     const permissive = await open({ allowMulticast: true });
     permissive.setRemote({ address: '239.1.2.3', port: 4000 });
     assert.deepEqual(permissive.rtpDestination, { address: '239.1.2.3', port: 4000 });
