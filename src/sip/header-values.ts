@@ -150,18 +150,21 @@ export function viaBranch(via: Via): string | undefined {
 export function parseVia(text: string): Via {
   const end = text.length;
   let i = skipWs(text, 0, end);
-  const parts: string[] = [];
   // sent-protocol = protocol-name SLASH protocol-version SLASH transport, with LWS around SLASH
-  for (let k = 0; k < 3; k++) {
+  const readPart = (last: boolean): string => {
     const tokenEnd = scanToken(text, i, end);
     if (tokenEnd === i) fail('via', 'malformed sent-protocol');
-    parts.push(text.slice(i, tokenEnd));
+    const part = text.slice(i, tokenEnd);
     i = skipWs(text, tokenEnd, end);
-    if (k < 2) {
+    if (!last) {
       if (text.charCodeAt(i) !== 0x2f) fail('via', 'malformed sent-protocol');
       i = skipWs(text, i + 1, end);
     }
-  }
+    return part;
+  };
+  const protocolName = readPart(false);
+  const protocolVersion = readPart(false);
+  const transport = readPart(true);
   const hostStart = i;
   let hostEnd: number;
   if (text.charCodeAt(i) === 0x5b) {
@@ -195,9 +198,9 @@ export function parseVia(text: string): Via {
     if (name === 'branch' && p.value === null) fail('via', 'branch without value');
   }
   return {
-    protocolName: parts[0]!,
-    protocolVersion: parts[1]!,
-    transport: parts[2]!,
+    protocolName,
+    protocolVersion,
+    transport,
     host,
     port,
     params,

@@ -276,3 +276,13 @@ test('scanMessage splits headers without judging values', () => {
     ],
   );
 });
+
+test('mixed line ends: the first empty line ends the headers, even with CRLFCRLF in the body', () => {
+  const bytes = Buffer.from(
+    'MESSAGE sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nTo: <sip:a@example.com>\r\nFrom: <sip:b@example.com>;tag=1\r\nCall-ID: c\r\nCSeq: 1 MESSAGE\r\n\nX-Not-A-Header: body\r\n\r\n',
+    'latin1',
+  );
+  const m = parseMessage(bytes);
+  assert.equal(m.headers.has('x-not-a-header'), false);
+  assert.equal(m.body.toString('latin1'), 'X-Not-A-Header: body\r\n\r\n');
+});

@@ -53,6 +53,7 @@ export function findHeaderEnd(
   buf: Buffer,
   from: number,
   searchLimit = buf.length,
+  lookForBareLf = true,
 ): { headerEnd: number; bodyOffset: number } | null {
   const end = Math.min(buf.length, searchLimit);
   const firstLf = buf.indexOf(0x0a, from);
@@ -60,8 +61,12 @@ export function findHeaderEnd(
   if (firstLf > from && buf[firstLf - 1] === 0x0d) {
     // The usual case, CRLF line ends: one native search for the empty line.
     const crlf = buf.indexOf(CRLFCRLF, from);
-    // A bare LF LF before it would end the headers earlier (mixed line ends), so look back for one.
-    if (crlf >= 0 && crlf < end && buf.lastIndexOf(LFLF, crlf) < from) return { headerEnd: crlf + 2, bodyOffset: crlf + 4 };
+    // A bare LF LF before it (mixed line ends) ends the headers earlier. Framing a stream must
+    // look for one (G03: a body is never read as headers); scanMessage stops at the first empty
+    // line itself, so it skips this second search.
+    if (crlf >= 0 && crlf < end && (!lookForBareLf || buf.lastIndexOf(LFLF, crlf) < from)) {
+      return { headerEnd: crlf + 2, bodyOffset: crlf + 4 };
+    }
   }
   // Bare LF or mixed line ends: walk the lines.
   let i = firstLf;
@@ -95,7 +100,7 @@ function skipLeadingLineEnds(buf: Buffer): number {
 export function scanMessage(bytes: Uint8Array, limits: ParseLimits = DEFAULT_LIMITS): ScannedMessage {
   const buf = asBuffer(bytes);
   const start = skipLeadingLineEnds(buf);
-  const found = findHeaderEnd(buf, start, start + limits.maxHeaderSectionBytes + 4);
+  const found = findHeaderEnd(buf, start, start + limits.maxHeaderSectionBytes + 4, false);
   let headerEnd: number;
   let bodyOffset: number;
   let terminated = true;
@@ -141,8 +146,10 @@ export function scanMessage(bytes: Uint8Array, limits: ParseLimits = DEFAULT_LIM
     let lineStop = end;
     if (lineStop > pos && text.charCodeAt(lineStop - 1) === 0x0d) lineStop--;
     if (lineStop === pos) {
-      pos = end + 1;
-      continue;
+      // An empty line inside the section found by CRLFCRLF: mixed line ends put the real end of
+      // the headers here (RFC 3261 §7: the first empty line ends them).
+      bodyOffset = start + end + 1;
+      break;
     }
     const colon = text.indexOf(':', pos);
     if (colon < 0 || colon >= lineStop) {
@@ -174,7 +181,7 @@ export function scanMessage(bytes: Uint8Array, limits: ParseLimits = DEFAULT_LIM
     }
     pos = end + 1;
   }
-  return { startLine, fields, bodyOffset: start + (bodyOffset - start), terminated };
+  return { startLine, fields, bodyOffset, terminated };
 }
 
 const VERSION_RE = /^SIP\/([0-9]+)\.([0-9]+)$/i;
