@@ -109,11 +109,16 @@ export function headerKey(name: string): string {
 
 /** The spelling voxlite uses when it writes a header: `call-id` → `Call-ID`, `via` → `Via`. */
 export function canonicalHeaderName(name: string): string {
+  const cached = canonicalCache.get(name);
+  if (cached !== undefined) return cached;
   const key = headerKey(name);
-  const special = CANONICAL[key];
-  if (special !== undefined) return special;
-  return key.replace(/(^|-)([a-z])/g, (_m, dash: string, ch: string) => dash + ch.toUpperCase());
+  const canonical = CANONICAL[key] ?? key.replace(/(^|-)([a-z])/g, (_m, dash: string, ch: string) => dash + ch.toUpperCase());
+  // Builders name the same few headers over and over; the cache is bounded against odd names.
+  if (canonicalCache.size < 512) canonicalCache.set(name, canonical);
+  return canonical;
 }
+
+const canonicalCache = new Map<string, string>();
 
 /** Whether a header's value is a comma-separated list that may be split. */
 export function isListHeader(name: string): boolean {
