@@ -151,20 +151,22 @@ export function parseVia(text: string): Via {
   const end = text.length;
   let i = skipWs(text, 0, end);
   // sent-protocol = protocol-name SLASH protocol-version SLASH transport, with LWS around SLASH
-  const readPart = (last: boolean): string => {
-    const tokenEnd = scanToken(text, i, end);
-    if (tokenEnd === i) fail('via', 'malformed sent-protocol');
-    const part = text.slice(i, tokenEnd);
-    i = skipWs(text, tokenEnd, end);
-    if (!last) {
-      if (text.charCodeAt(i) !== 0x2f) fail('via', 'malformed sent-protocol');
-      i = skipWs(text, i + 1, end);
-    }
-    return part;
-  };
-  const protocolName = readPart(false);
-  const protocolVersion = readPart(false);
-  const transport = readPart(true);
+  let tokenEnd = scanToken(text, i, end);
+  if (tokenEnd === i) fail('via', 'malformed sent-protocol');
+  const protocolName = text.slice(i, tokenEnd);
+  i = skipWs(text, tokenEnd, end);
+  if (text.charCodeAt(i) !== 0x2f) fail('via', 'malformed sent-protocol');
+  i = skipWs(text, i + 1, end);
+  tokenEnd = scanToken(text, i, end);
+  if (tokenEnd === i) fail('via', 'malformed sent-protocol');
+  const protocolVersion = text.slice(i, tokenEnd);
+  i = skipWs(text, tokenEnd, end);
+  if (text.charCodeAt(i) !== 0x2f) fail('via', 'malformed sent-protocol');
+  i = skipWs(text, i + 1, end);
+  tokenEnd = scanToken(text, i, end);
+  if (tokenEnd === i) fail('via', 'malformed sent-protocol');
+  const transport = text.slice(i, tokenEnd);
+  i = skipWs(text, tokenEnd, end);
   const hostStart = i;
   let hostEnd: number;
   if (text.charCodeAt(i) === 0x5b) {
@@ -211,10 +213,12 @@ export function parseVia(text: string): Via {
 export function parseViaList(text: string): Via[] {
   const parts = splitList(text);
   if (parts === null) fail('via', 'unbalanced quote');
-  return parts.map((p) => {
+  const out: Via[] = [];
+  for (const p of parts) {
     if (p.length === 0) fail('via', 'empty value');
-    return parseVia(p);
-  });
+    out.push(parseVia(p));
+  }
+  return out;
 }
 
 export function formatVia(via: Via): string {
@@ -326,10 +330,12 @@ export function tagOf(value: NameAddr): string | undefined {
 export function parseNameAddrList(text: string, header: string): NameAddr[] {
   const parts = splitList(text);
   if (parts === null) fail(header, 'unbalanced quote or bracket');
-  return parts.map((p) => {
+  const out: NameAddr[] = [];
+  for (const p of parts) {
     if (p.length === 0) fail(header, 'empty value');
-    return parseNameAddr(p, header);
-  });
+    out.push(parseNameAddr(p, header));
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -400,7 +406,10 @@ function readContact(value: NameAddr): Contact {
 export function parseContactList(text: string): Contact[] | typeof WILDCARD_CONTACT {
   const trimmed = text.trim();
   if (trimmed === '*') return WILDCARD_CONTACT;
-  return parseNameAddrList(text, 'contact').map(readContact);
+  const list = parseNameAddrList(text, 'contact');
+  const out: Contact[] = [];
+  for (const value of list) out.push(readContact(value));
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
