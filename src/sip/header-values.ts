@@ -427,17 +427,19 @@ export function parseCSeq(text: string): CSeq {
   const digitsStart = i;
   while (i < end && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++;
   if (i === digitsStart) fail('cseq', 'missing sequence number');
-  const digits = text.slice(digitsStart, i);
-  // Leading zeros are legal (RFC 4475 wsinv "0009"); strip them before judging the size.
-  const significant = digits.replace(/^0+(?=.)/, '');
-  if (significant.length > 10 || Number(significant) > 0xffffffff) fail('cseq', 'sequence number above 2^32-1');
+  // Leading zeros are legal (RFC 4475 wsinv "0009"); the value, not the digit count, is judged.
+  let seq = 0;
+  for (let k = digitsStart; k < i; k++) {
+    seq = seq * 10 + (text.charCodeAt(k) - 0x30);
+    if (seq > 0xffffffff) fail('cseq', 'sequence number above 2^32-1');
+  }
   const afterDigits = i;
   i = skipWs(text, i, end);
   if (i === afterDigits) fail('cseq', 'missing method');
   const methodEnd = scanToken(text, i, end);
   if (methodEnd === i) fail('cseq', 'missing method');
   if (skipWs(text, methodEnd, end) !== end) fail('cseq', 'trailing characters');
-  return { seq: Number(significant), method: text.slice(i, methodEnd) };
+  return { seq, method: text.slice(i, methodEnd) };
 }
 
 export function formatCSeq(value: CSeq): string {
@@ -452,13 +454,15 @@ export function formatCSeq(value: CSeq): string {
  * Values above `clampAt` are clamped there rather than wrapped (G15, RFC 4475 §3.1.2.4).
  */
 export function parseDecimal(text: string, header: string, clampAt = 0xffffffff): number {
-  const value = text.trim();
-  if (value.length === 0) fail(header, 'empty value');
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) fail(header, `not a non-negative integer: "${value.slice(0, 20)}"`);
+  const start = skipWs(text, 0);
+  const end = trimEnd(text, start, text.length);
+  if (end === start) fail(header, 'empty value');
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) fail(header, `not a non-negative integer: "${text.slice(start, Math.min(end, start + 20))}"`);
+    // Stop accumulating once past the clamp: huge values clamp instead of losing precision.
+    if (value <= clampAt) value = value * 10 + (c - 0x30);
   }
-  const significant = value.replace(/^0+(?=.)/, '');
-  if (significant.length > 15) return clampAt;
-  return Math.min(Number(significant), clampAt);
+  return Math.min(value, clampAt);
 }

@@ -45,9 +45,17 @@ function duplicate(key: string): never {
   throw new SipParseError('duplicate-header', `more than one ${key}`, { header: key });
 }
 
+function hasWhitespace(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a) return true;
+  }
+  return false;
+}
+
 function checkCallId(value: string): string {
   // callid = word [ "@" word ]: not empty, no whitespace
-  if (value.length === 0 || /\s/.test(value)) {
+  if (value.length === 0 || hasWhitespace(value)) {
     throw new SipParseError('header-value', 'call-id: malformed', { header: 'call-id' });
   }
   return value;

@@ -151,19 +151,22 @@ export function scanMessage(bytes: Uint8Array, limits: ParseLimits = DEFAULT_LIM
       bodyOffset = start + end + 1;
       break;
     }
-    const colon = text.indexOf(':', pos);
-    if (colon < 0 || colon >= lineStop) {
-      throw new SipParseError('header-syntax', `header line without a colon: "${text.slice(pos, Math.min(lineStop, pos + 40))}"`);
+    // field-name = token, then HCOLON (optional whitespace, ':'); folding there is illegal (G05).
+    const nameEnd = scanToken(text, pos, lineStop);
+    let colon = nameEnd;
+    while (colon < lineStop) {
+      const c = text.charCodeAt(colon);
+      if (c !== 0x20 && c !== 0x09) break;
+      colon++;
     }
-    const nameEnd = scanToken(text, pos, colon);
-    const name = text.slice(pos, nameEnd);
-    for (let k = nameEnd; k < colon; k++) {
-      const c = text.charCodeAt(k);
-      // Only whitespace may stand between the name and the colon (HCOLON); folding there is illegal (G05).
-      if (c !== 0x20 && c !== 0x09) {
-        throw new SipParseError('header-syntax', `bad header name "${text.slice(pos, Math.min(colon, pos + 40))}"`);
+    if (colon >= lineStop || text.charCodeAt(colon) !== 0x3a) {
+      const anyColon = text.indexOf(':', pos);
+      if (anyColon < 0 || anyColon >= lineStop) {
+        throw new SipParseError('header-syntax', `header line without a colon: "${text.slice(pos, Math.min(lineStop, pos + 40))}"`);
       }
+      throw new SipParseError('header-syntax', `bad header name "${text.slice(pos, Math.min(anyColon, pos + 40))}"`);
     }
+    const name = text.slice(pos, nameEnd);
     if (name.length === 0) throw new SipParseError('header-syntax', 'empty header name');
     const key = headerKey(name);
     if (lineStop - pos > limits.maxHeaderLineBytes) {
