@@ -438,6 +438,7 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
       let cancelWanted = false;
       let tx: ClientTransaction | undefined;
       let giveUp: TimerHandle | undefined;
+      let answeredTag: string | undefined;
       const finish = (outcome: Outcome): void => {
         if (settled) return;
         settled = true;
@@ -489,8 +490,20 @@ export class UserAgent extends TypedEmitter<UserAgentEvents> {
               }
               return;
             }
-            if (request.method === 'INVITE' && response.status < 300) this.acknowledge(request, response, target);
-            else if (request.method === 'INVITE') this.rejectEarlyDialogs(response);
+            if (request.method === 'INVITE' && response.status < 300) {
+              this.acknowledge(request, response, target);
+              const tag = tagOf(response.to());
+              if (!settled) {
+                answeredTag = tag;
+              } else if (tag !== answeredTag) {
+                // A second 2xx from another fork (RFC 3261 §13.2.2.4): ACK it (done above), then
+                // end that extra dialog, since the caller already has its answer.
+                const extra = this.dialogs.match(response);
+                if (extra !== undefined) void this.requestInDialog(extra, 'BYE').catch(() => {});
+              }
+            } else if (request.method === 'INVITE') {
+              this.rejectEarlyDialogs(response);
+            }
             finish({ kind: 'response', response });
           },
           onTimeout: () => finish({ kind: 'timeout' }),
