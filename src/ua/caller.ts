@@ -140,6 +140,7 @@ export class Caller extends TypedEmitter<CallerEvents> {
   /** Who typed lines are sent to as MESSAGE: `--to`, or the sender of the first MESSAGE received. */
   private messageTarget: { uri: string; to: string } | undefined;
   private closing: Promise<void> | undefined;
+  private readonly environment: CallerEnvironment;
 
   constructor(options: Partial<CallerOptions> = {}, environment: CallerEnvironment = {}) {
     super();
@@ -151,8 +152,6 @@ export class Caller extends TypedEmitter<CallerEvents> {
     });
     this.environment = environment;
   }
-
-  private readonly environment: CallerEnvironment;
 
   private log(level: LogLevel, message: string): void {
     this.emit('log', { level, message });
@@ -502,10 +501,8 @@ export class Caller extends TypedEmitter<CallerEvents> {
       this.emit('quality', report);
     }
     if (this.call === call) this.call = undefined;
-    // rtclite: an outgoing call ends the run unless listening; an incoming one never does.
-    if (!this.options.listen || call.direction === 'outgoing') {
-      if (!this.options.listen) this.finish(result);
-    }
+    // rtclite: the end of a call ends the run unless the caller is listening for more.
+    if (!this.options.listen) this.finish(result);
   }
 
   // -------------------------------------------------------------------------------------------
