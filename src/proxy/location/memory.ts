@@ -7,13 +7,13 @@ import {
   applyBindingChanges,
   canonicalAor,
   LocationStoreError,
-  sortForLookup,
   startSweep,
   type Binding,
   type BindingChange,
   type LocationStore,
   type UpdateOptions,
   type UpdateResult,
+  UpdateBasedLocationStore,
 } from './store.js';
 
 /** Options of {@link MemoryLocationStore}. */
@@ -32,13 +32,14 @@ export interface MemoryLocationStoreOptions {
  * A {@link LocationStore} in memory. Every operation runs synchronously inside its promise, so
  * each {@link update} is atomic without locks.
  */
-export class MemoryLocationStore implements LocationStore {
+export class MemoryLocationStore extends UpdateBasedLocationStore {
   readonly clock: Clock;
   private readonly table = new Map<string, readonly Binding[]>();
   private readonly sweep: TimerHandle | undefined;
   private closed = false;
 
   constructor(options: MemoryLocationStoreOptions = {}) {
+    super();
     this.clock = options.clock ?? new SystemClock();
     this.sweep = options.sweepIntervalMs === undefined ? undefined : startSweep(this.clock, options.sweepIntervalMs, () => this.expire());
   }
@@ -54,22 +55,6 @@ export class MemoryLocationStore implements LocationStore {
     const result = applyBindingChanges(key, this.table.get(key) ?? [], changes, this.clock.now(), options);
     this.put(key, result.bindings);
     return { ...result, bindings: [...result.bindings] };
-  }
-
-  save(aor: string, binding: Binding, options?: UpdateOptions): Promise<UpdateResult> {
-    return this.update(aor, [{ type: 'save', binding }], options);
-  }
-
-  async remove(aor: string, contactUri: string): Promise<boolean> {
-    return (await this.update(aor, [{ type: 'remove', contact: contactUri }])).removed > 0;
-  }
-
-  async removeAll(aor: string): Promise<number> {
-    return (await this.update(aor, [{ type: 'removeAll' }])).removed;
-  }
-
-  async lookup(aor: string): Promise<Binding[]> {
-    return sortForLookup(this.current(aor));
   }
 
   async bindings(aor: string): Promise<Binding[]> {

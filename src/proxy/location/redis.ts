@@ -29,13 +29,13 @@ import {
   bindingToJson,
   canonicalAor,
   LocationStoreError,
-  sortForLookup,
   WallClock,
   type Binding,
   type BindingChange,
   type LocationStore,
   type UpdateOptions,
   type UpdateResult,
+  UpdateBasedLocationStore,
 } from './store.js';
 
 /** The commands this store needs; an `ioredis` `Redis` instance has them. */
@@ -97,7 +97,7 @@ interface Snapshot {
 }
 
 /** A {@link LocationStore} in Redis, for a farm of servers. */
-export class RedisLocationStore implements LocationStore {
+export class RedisLocationStore extends UpdateBasedLocationStore {
   readonly clock: Clock;
   private readonly client: RedisClientLike;
   private readonly closeClient: boolean;
@@ -107,6 +107,7 @@ export class RedisLocationStore implements LocationStore {
   private closed = false;
 
   constructor(options: RedisLocationStoreOptions) {
+    super();
     this.client = options.client;
     this.closeClient = options.closeClient ?? false;
     this.clock = options.clock ?? new WallClock();
@@ -162,22 +163,6 @@ export class RedisLocationStore implements LocationStore {
       }
     }
     throw new LocationStoreError('LOCATION_ERR_CONFLICT', `${key} kept changing; gave up after ${this.maxAttempts} attempts`);
-  }
-
-  save(aor: string, binding: Binding, options?: UpdateOptions): Promise<UpdateResult> {
-    return this.update(aor, [{ type: 'save', binding }], options);
-  }
-
-  async remove(aor: string, contactUri: string): Promise<boolean> {
-    return (await this.update(aor, [{ type: 'remove', contact: contactUri }])).removed > 0;
-  }
-
-  async removeAll(aor: string): Promise<number> {
-    return (await this.update(aor, [{ type: 'removeAll' }])).removed;
-  }
-
-  async lookup(aor: string): Promise<Binding[]> {
-    return sortForLookup(await this.bindings(aor));
   }
 
   async bindings(aor: string): Promise<Binding[]> {

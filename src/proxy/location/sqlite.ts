@@ -22,7 +22,6 @@ import {
   bindingToJson,
   canonicalAor,
   LocationStoreError,
-  sortForLookup,
   startSweep,
   WallClock,
   type Binding,
@@ -30,6 +29,7 @@ import {
   type LocationStore,
   type UpdateOptions,
   type UpdateResult,
+  UpdateBasedLocationStore,
 } from './store.js';
 
 /** The part of a better-sqlite3 statement this store uses. */
@@ -94,7 +94,7 @@ function isRow(v: unknown): v is Row {
 }
 
 /** A {@link LocationStore} in an SQLite file. Expired rows are skipped on read and deleted on write or sweep. */
-export class SqliteLocationStore implements LocationStore {
+export class SqliteLocationStore extends UpdateBasedLocationStore {
   readonly clock: Clock;
   private readonly db: SqliteDatabase;
   private readonly selectAor: SqliteStatement;
@@ -110,6 +110,7 @@ export class SqliteLocationStore implements LocationStore {
    * @throws `TypeError` for a table name that is not an identifier.
    */
   constructor(options: SqliteLocationStoreOptions) {
+    super();
     const table = options.table ?? 'voxlite_location';
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) throw new TypeError(`not a table name: ${JSON.stringify(table)}`);
     this.clock = options.clock ?? new WallClock();
@@ -162,22 +163,6 @@ export class SqliteLocationStore implements LocationStore {
     });
     if (result === undefined) throw new LocationStoreError('LOCATION_ERR_BACKEND', 'transaction did not run');
     return { ...result, bindings: [...result.bindings] };
-  }
-
-  save(aor: string, binding: Binding, options?: UpdateOptions): Promise<UpdateResult> {
-    return this.update(aor, [{ type: 'save', binding }], options);
-  }
-
-  async remove(aor: string, contactUri: string): Promise<boolean> {
-    return (await this.update(aor, [{ type: 'remove', contact: contactUri }])).removed > 0;
-  }
-
-  async removeAll(aor: string): Promise<number> {
-    return (await this.update(aor, [{ type: 'removeAll' }])).removed;
-  }
-
-  async lookup(aor: string): Promise<Binding[]> {
-    return sortForLookup(await this.bindings(aor));
   }
 
   async bindings(aor: string): Promise<Binding[]> {

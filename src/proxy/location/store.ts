@@ -125,6 +125,34 @@ export interface LocationStore {
   close(): Promise<void>;
 }
 
+/**
+ * The one-change helpers of {@link LocationStore} written once on top of `update` and
+ * `bindings`, so a store implements only what differs between backends.
+ */
+export abstract class UpdateBasedLocationStore implements LocationStore {
+  abstract readonly clock: Clock;
+  abstract update(aor: string, changes: readonly BindingChange[], options?: UpdateOptions): Promise<UpdateResult>;
+  abstract bindings(aor: string): Promise<Binding[]>;
+  abstract expire(now?: number): Promise<number>;
+  abstract close(): Promise<void>;
+
+  save(aor: string, binding: Binding, options?: UpdateOptions): Promise<UpdateResult> {
+    return this.update(aor, [{ type: 'save', binding }], options);
+  }
+
+  async remove(aor: string, contactUri: string): Promise<boolean> {
+    return (await this.update(aor, [{ type: 'remove', contact: contactUri }])).removed > 0;
+  }
+
+  async removeAll(aor: string): Promise<number> {
+    return (await this.update(aor, [{ type: 'removeAll' }])).removed;
+  }
+
+  async lookup(aor: string): Promise<Binding[]> {
+    return sortForLookup(await this.bindings(aor));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Errors
 
