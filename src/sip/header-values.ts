@@ -47,10 +47,12 @@ function fail(header: string, message: string): never {
   throw new SipParseError('header-value', `${header}: ${message}`, { header });
 }
 
-/** Octets allowed in an unquoted gen-value: token chars plus the host characters `:[]`. */
-function isGenValueChar(c: number): boolean {
-  return TOKEN[c] === 1 || c === 0x3a || c === 0x5b || c === 0x5d;
-}
+/** `GEN_VALUE[c]` is 1 for the octets of an unquoted gen-value: token chars plus the host characters `:[]`. */
+const GEN_VALUE: Uint8Array = (() => {
+  const table = Uint8Array.from(TOKEN);
+  for (const c of [0x3a, 0x5b, 0x5d]) table[c] = 1;
+  return table;
+})();
 
 /**
  * Parses `*( SEMI generic-param )` from `from` to the end of `text` (RFC 3261 §25.1:
@@ -78,7 +80,7 @@ export function parseParams(text: string, from: number, header: string): HeaderP
         i = close;
       } else {
         const start = i;
-        while (i < end && isGenValueChar(text.charCodeAt(i))) i++;
+        while (i < end && GEN_VALUE[text.charCodeAt(i)] === 1) i++;
         if (i === start) fail(header, `empty value of ${name}`);
         value = text.slice(start, i);
       }
@@ -113,6 +115,19 @@ export function isValidHost(host: string): boolean {
   return true;
 }
 
+/**
+ * `HOST_CHAR[c]` is 1 for the octets of a host name or IPv4 address as {@link isValidHost}
+ * accepts them (with "_", see there).
+ */
+const HOST_CHAR: Uint8Array = (() => {
+  const table = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) {
+    const alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+    if (alnum || c === 0x2d || c === 0x2e || c === 0x5f) table[c] = 1;
+  }
+  return table;
+})();
+
 function parsePort(text: string, header: string): number {
   if (text.length === 0 || text.length > 5) fail(header, `bad port "${text}"`);
   let port = 0;
@@ -146,6 +161,23 @@ export function viaBranch(via: Via): string | undefined {
   return v === null ? undefined : v;
 }
 
+/** Whether `name` is `lower` in any ASCII case, without making a lower-case copy. */
+function isNamed(name: string, lower: string): boolean {
+  if (name.length !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) if ((name.charCodeAt(i) | 0x20) !== lower.charCodeAt(i)) return false;
+  return true;
+}
+
+/** 1*5DIGIT (a port or TTL as written). */
+function isShortNumber(text: string): boolean {
+  if (text.length === 0 || text.length > 5) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
 /** Parses one Via value. */
 export function parseVia(text: string): Via {
   const end = text.length;
@@ -175,14 +207,17 @@ export function parseVia(text: string): Via {
     hostEnd = close + 1;
   } else {
     hostEnd = i;
+    let valid = true;
     while (hostEnd < end) {
       const c = text.charCodeAt(hostEnd);
       if (c === 0x3a || c === 0x3b || isWhitespace(c)) break;
+      if (HOST_CHAR[c] !== 1) valid = false;
       hostEnd++;
     }
+    if (!valid || hostEnd === i) fail('via', `bad sent-by host "${text.slice(hostStart, hostEnd)}"`);
   }
   const host = text.slice(hostStart, hostEnd);
-  if (!isValidHost(host)) fail('via', `bad sent-by host "${host}"`);
+  if (text.charCodeAt(hostStart) === 0x5b && !isValidHost(host)) fail('via', `bad sent-by host "${host}"`);
   i = skipWs(text, hostEnd, end);
   let port: number | null = null;
   if (text.charCodeAt(i) === 0x3a) {
@@ -193,11 +228,12 @@ export function parseVia(text: string): Via {
   }
   const params = parseParams(text, i, 'via');
   for (const p of params) {
-    const name = p.name.toLowerCase();
-    if ((name === 'rport' || name === 'ttl') && p.value !== null && !/^[0-9]{1,5}$/.test(p.value)) {
-      fail('via', `bad ${name} value`);
+    const name = p.name;
+    if (p.value === null) {
+      if (isNamed(name, 'branch')) fail('via', 'branch without value');
+    } else if ((isNamed(name, 'rport') || isNamed(name, 'ttl')) && !isShortNumber(p.value)) {
+      fail('via', `bad ${name.toLowerCase()} value`);
     }
-    if (name === 'branch' && p.value === null) fail('via', 'branch without value');
   }
   return {
     protocolName,

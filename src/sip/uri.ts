@@ -188,32 +188,55 @@ function scan(text: string, i: number, end: number, mask: number): number {
 // ---------------------------------------------------------------------------------------------
 // Hosts (RFC 3261 §25.1 host; RFC 5118 for IPv6).
 
-/** hostname = *( domainlabel "." ) toplabel [ "." ], toplabel starting with ALPHA. */
-function isHostnameAt(text: string, s: number, e: number): boolean {
-  if (s >= e) return false;
+/**
+ * Scans a host name or IPv4 address from `s` in one pass, judging both forms as it goes
+ * (RFC 3261 §25.1): `hostname = *( domainlabel "." ) toplabel [ "." ]`, labels neither empty
+ * nor starting or ending with "-", the top label starting with a letter; or `IPv4address`,
+ * four dotted parts of 1–3 digits, each at most 255 (as {@link isIpv4At}). Returns the index
+ * after the host when it is one of them, or `-(that index) - 1` when it is not; an empty host
+ * returns `s`.
+ */
+function scanHostAt(text: string, s: number, len: number): number {
+  let i = s;
   let labelStart = s;
   let topFirst = -1;
   let prev = -1;
-  for (let k = s; k < e; k++) {
-    const c = text.charCodeAt(k);
+  let hostname = true;
+  let ipv4 = true;
+  let dots = 0;
+  let digits = 0;
+  let octet = 0;
+  for (; i < len; i++) {
+    const c = text.charCodeAt(i);
+    if (((CLASS[c] ?? 0) & C_HOST) === 0) break;
     if (c === DOT) {
-      // empty label or label ending in "-"
-      if (k === labelStart || prev === HYPHEN) return false;
-      labelStart = k + 1;
-    } else if (((CLASS[c] ?? 0) & C_HOST) !== 0) {
-      if (k === labelStart) {
-        if (c === HYPHEN) return false;
+      if (i === labelStart || prev === HYPHEN) hostname = false;
+      if (digits === 0 || octet > 255) ipv4 = false;
+      labelStart = i + 1;
+      dots++;
+      digits = 0;
+      octet = 0;
+    } else {
+      if (i === labelStart) {
+        if (c === HYPHEN) hostname = false;
         topFirst = c;
       }
-    } else {
-      return false;
+      if (isDigit(c)) {
+        octet = octet * 10 + c - 0x30;
+        if (++digits > 3) ipv4 = false;
+      } else {
+        ipv4 = false;
+      }
     }
     prev = c;
   }
-  if (prev === HYPHEN) return false;
+  if (i === s) return s;
+  if (prev === HYPHEN) hostname = false;
   // RFC 3261 §25.1: the top label starts with a letter, which is what keeps "1.2.3" or
   // "256.0.0.1" from passing as host names when they are not IPv4 addresses.
-  return isAlpha(topFirst);
+  if (hostname && isAlpha(topFirst)) return i;
+  if (ipv4 && dots === 3 && digits > 0 && octet <= 255) return i;
+  return -i - 1;
 }
 
 /** IPv4address = 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT "." 1*3DIGIT, each at most 255. */
@@ -348,7 +371,12 @@ function knownScheme(text: string, end: number): 'sip' | 'sips' | 'tel' | null {
 
 /** Records the text of a URI whose scheme was not written in lower case (see AS_WRITTEN). */
 function remember<T extends object>(uri: T, text: string, scheme: string): T {
-  if (!text.startsWith(scheme)) AS_WRITTEN.set(uri, text);
+  for (let i = 0; i < scheme.length; i++) {
+    if (text.charCodeAt(i) !== scheme.charCodeAt(i)) {
+      AS_WRITTEN.set(uri, text);
+      break;
+    }
+  }
   return uri;
 }
 
@@ -383,8 +411,9 @@ function parseSipAt(text: string, scheme: 'sip' | 'sips', start: number): SipUri
     if (!ipv6At(text, h + 1, close, null)) fail('bad IPv6 reference in URI host');
     i = close + 1;
   } else {
-    i = h;
-    while (i < len && ((CLASS[text.charCodeAt(i)] ?? 0) & C_HOST) !== 0) i++;
+    i = scanHostAt(text, h, len);
+    const valid = i >= 0;
+    if (!valid) i = -i - 1;
     if (i === h) {
       if (i < len && text.charCodeAt(i) !== COLON && text.charCodeAt(i) !== SEMI && text.charCodeAt(i) !== QUESTION) {
         badChar(text, i, 'host');
@@ -392,7 +421,7 @@ function parseSipAt(text: string, scheme: 'sip' | 'sips', start: number): SipUri
       fail('empty host in URI');
     }
     // An unbracketed IPv6 address (RFC 5118 §4.9 ipv6-bad) fails here or at the port.
-    if (!isHostnameAt(text, h, i) && !isIpv4At(text, h, i)) fail('bad host name or IPv4 address in URI');
+    if (!valid) fail('bad host name or IPv4 address in URI');
   }
   const host = text.slice(h, i);
 
