@@ -197,6 +197,7 @@ function checkToken(text: string, what: string): void {
 }
 
 function checkVersion(version: string): void {
+  if (version === 'SIP/2.0') return; // nearly every message: no regex
   const m = VERSION_RE.exec(version);
   if (m === null) throw new SipParseError('start-line', 'malformed SIP version');
   // G04: lower-case "sip/2.0" is accepted; any version other than 2.0 gets 505.
@@ -206,14 +207,26 @@ function checkVersion(version: string): void {
 }
 
 function parseStartLine(line: string, limits: ParseLimits): SipRequest | SipResponse {
-  if (line.length >= 4 && line.charCodeAt(3) === 0x2f && /^SIP\//i.test(line)) {
+  if (
+    line.length >= 4 &&
+    line.charCodeAt(3) === 0x2f &&
+    (line.charCodeAt(0) | 0x20) === 0x73 &&
+    (line.charCodeAt(1) | 0x20) === 0x69 &&
+    (line.charCodeAt(2) | 0x20) === 0x70
+  ) {
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (RFC 3261 §7.2)
     const sp1 = line.indexOf(' ');
     if (sp1 < 0) throw new SipParseError('start-line', 'malformed status line');
     const version = line.slice(0, sp1);
     checkVersion(version);
-    const code = line.slice(sp1 + 1, sp1 + 4);
-    if (!/^[1-6][0-9][0-9]$/.test(code)) throw new SipParseError('start-line', `bad status code "${line.slice(sp1 + 1, sp1 + 8)}"`);
+    const c0 = line.charCodeAt(sp1 + 1);
+    const c1 = line.charCodeAt(sp1 + 2);
+    const c2 = line.charCodeAt(sp1 + 3);
+    // Status-Code = 3DIGIT, the first 1-6 (RFC 3261 §7.2, §21)
+    if (!(c0 >= 0x31 && c0 <= 0x36 && c1 >= 0x30 && c1 <= 0x39 && c2 >= 0x30 && c2 <= 0x39)) {
+      throw new SipParseError('start-line', `bad status code "${line.slice(sp1 + 1, sp1 + 8)}"`);
+    }
+    const status = (c0 - 0x30) * 100 + (c1 - 0x30) * 10 + (c2 - 0x30);
     const rest = line.slice(sp1 + 4);
     if (rest.length > 0 && rest.charCodeAt(0) !== 0x20) throw new SipParseError('start-line', 'bad status code');
     const reason = rest.slice(1);
@@ -221,7 +234,7 @@ function parseStartLine(line: string, limits: ParseLimits): SipRequest | SipResp
       const c = reason.charCodeAt(i);
       if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw new SipParseError('start-line', 'control character in reason phrase');
     }
-    return new SipResponse({ status: Number(code), reason, version });
+    return new SipResponse({ status, reason, version });
   }
   // Request-Line = Method SP Request-URI SP SIP-Version (RFC 3261 §7.1): exactly two single
   // spaces; extra or trailing whitespace is rejected (RFC 4475 lwsstart, trws, lwsruri).
