@@ -370,13 +370,11 @@ function knownScheme(text: string, end: number): 'sip' | 'sips' | 'tel' | null {
 }
 
 /** Records the text of a URI whose scheme was not written in lower case (see AS_WRITTEN). */
-function remember<T extends object>(uri: T, text: string, scheme: string): T {
-  for (let i = 0; i < scheme.length; i++) {
-    if (text.charCodeAt(i) !== scheme.charCodeAt(i)) {
-      AS_WRITTEN.set(uri, text);
-      break;
-    }
-  }
+function remember<T extends object>(uri: T, text: string, scheme: 'sip' | 'sips' | 'tel'): T {
+  // The scheme's letters are known (any case): it is lower case when each has the 0x20 bit.
+  let bits = text.charCodeAt(0) & text.charCodeAt(1) & text.charCodeAt(2);
+  if (scheme.length === 4) bits &= text.charCodeAt(3);
+  if ((bits & 0x20) === 0) AS_WRITTEN.set(uri, text);
   return uri;
 }
 
