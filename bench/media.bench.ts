@@ -16,7 +16,7 @@
  * received per second in the process). Session starts are spread over one 20 ms period, as
  * independent calls would be.
  *
- * Method: the ramp tries 100, 200, 400, 600, 800, … sessions. Each level runs 1 s of warm-up,
+ * Method: the ramp tries 100, 200, 300, … 800, 1000, … sessions (100 apart around the 500 target). Each level runs 1 s of warm-up,
  * then `--seconds` (default 4) measured, and passes when fewer than 0.1 % of pacer ticks ran
  * more than 5 ms late (skipped ticks count as late) and fewer than 0.1 % of packets were lost
  * (RFC 3550 A.3 expected − received, at the receivers). The ramp stops at the first level that
@@ -59,7 +59,7 @@ function option(name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-const LEVELS = (option('--levels') ?? (QUICK ? '50,100' : '100,200,400,600,800,1000,1200,1400,1600,2000,2400'))
+const LEVELS = (option('--levels') ?? (QUICK ? '50,100' : '100,200,300,400,500,600,700,800,1000,1200,1600,2000,2400'))
   .split(',')
   .map(Number)
   .filter((n) => Number.isInteger(n) && n > 0);
