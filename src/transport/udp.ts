@@ -34,7 +34,12 @@ export class UdpEndpoint {
     if (family === 0) throw new TypeError(`UDP listener host must be an IP literal, got "${options.host}"`);
     this.family = family;
     this.options = options;
-    this.socket = createSocket({ type: family === 4 ? 'udp4' : 'udp6' });
+    // Every destination is a checked IP literal (see send), so the DNS lookup node makes on
+    // every datagram (dns.lookup, answered on the next tick) is skipped.
+    this.socket = createSocket({
+      type: family === 4 ? 'udp4' : 'udp6',
+      lookup: (hostname, _options, callback) => callback(null, hostname, family),
+    });
     this.socket.on('message', (bytes: Buffer, rinfo: RemoteInfo) => {
       const source: TransportAddress = { protocol: 'udp', host: normalizeHost(rinfo.address), port: rinfo.port };
       options.onDatagram(bytes, source, this);
