@@ -39,6 +39,7 @@ import { TransportLayer, type ListenerConfig } from '../transport/layer.js';
 import { isReliable, type Flow, type IncomingMessage, type Transport, type TransportAddress, type TransportProtocol } from '../transport/transport.js';
 import {
   compose,
+  LazyCancellation,
   RequestContext,
   type ContextHost,
   type Handler,
@@ -116,7 +117,7 @@ export type AttachableEvent = 'incoming' | 'outgoing';
 
 interface Pending {
   readonly ctx: RequestContext;
-  readonly controller: AbortController;
+  readonly cancellation: LazyCancellation;
 }
 
 /**
@@ -315,7 +316,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
       await this.started?.catch(() => undefined);
       this.forwarder?.close();
       this.transactions?.close();
-      for (const p of this.pending.values()) p.controller.abort(new Error('agent closed'));
+      for (const p of this.pending.values()) p.cancellation.abort(new Error('agent closed'));
       this.pending.clear();
       if (this.options.transport === undefined) await this.transport?.close();
     })();
@@ -404,17 +405,17 @@ export class Agent extends TypedEmitter<AgentEvents> {
     this.rememberFlow(incoming.flow);
     // RFC 3261 §16.4: our own Route values go before anyone looks at the request.
     const removed = processOwnRoutes(request, (uri) => this.isOwnUri(uri));
-    const controller = new AbortController();
+    const cancellation = new LazyCancellation();
     const ctx = new RequestContext(this.contextHost, {
       request,
       source: incoming.source,
       flow: incoming.flow,
       bytes: incoming.bytes,
       hadOwnRoute: removed.length > 0,
-      signal: controller.signal,
+      cancellation,
     });
     this.txOf.set(ctx, tx);
-    this.pending.set(tx, { ctx, controller });
+    this.pending.set(tx, { ctx, cancellation });
     void this.dispatch(ctx, removed).finally(() => {
       if (this.pending.get(tx)?.ctx === ctx) this.pending.delete(tx);
     });
@@ -488,7 +489,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
     // §16.10: 200 to the CANCEL, then cancel every pending branch.
     cancelTx.respond(createResponse(cancel, 200, { toTag: newTag(this.random) }));
     const pending = this.pending.get(inviteTx);
-    pending?.controller.abort(new Error('cancelled'));
+    pending?.cancellation.abort(new Error('cancelled'));
     if (this.forwarder?.cancel(inviteTx) === true) return;
     // The route has not forwarded (yet): the INVITE ends here with 487 (§9.2).
     if (pending !== undefined && pending.ctx.claim('reject')) this.respond(pending.ctx, 487);
@@ -573,7 +574,7 @@ export class Agent extends TypedEmitter<AgentEvents> {
     if (tx === undefined || forwarder === undefined) throw new TypeError('the agent is not started');
     try {
       const branchTargets = targets === undefined ? await this.defaultTargets(ctx) : targets.map((t) => this.toBranchTarget(t));
-      if (ctx.signal.aborted) return this.respond(ctx, 487);
+      if (ctx.cancelled) return this.respond(ctx, 487);
       const onFailure = options.onFailure;
       return await forwarder.forward({
         request: ctx.request,

@@ -117,7 +117,41 @@ export interface ContextInit {
   /** Whether a Route naming this proxy was removed (RFC 3261 §16.4; the original's `had_lr`). */
   readonly hadOwnRoute: boolean;
   /** Aborted when a CANCEL for this INVITE arrives (RFC 3261 §16.10). */
+  readonly cancellation: Cancellation;
+}
+
+/** The abort signal of a request, made only when someone asks for it. */
+export interface Cancellation {
   readonly signal: AbortSignal;
+  readonly aborted: boolean;
+}
+
+/**
+ * A {@link Cancellation} whose `AbortController` is created on first use of `signal`: nearly
+ * every request ends without anyone looking at it, and a controller per request was a visible
+ * share of a busy server's time.
+ */
+export class LazyCancellation implements Cancellation {
+  private controller: AbortController | undefined;
+  private abortedWith: { readonly reason: unknown } | undefined;
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.abortedWith !== undefined) this.controller.abort(this.abortedWith.reason);
+    }
+    return this.controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.abortedWith !== undefined;
+  }
+
+  abort(reason: unknown): void {
+    if (this.abortedWith !== undefined) return;
+    this.abortedWith = { reason };
+    this.controller?.abort(reason);
+  }
 }
 
 /**
@@ -136,8 +170,6 @@ export class RequestContext {
   readonly bytes: Buffer;
   /** Whether a Route naming this proxy was removed from it (the original's `had_lr`). */
   readonly hadOwnRoute: boolean;
-  /** Aborted when the caller CANCELs this INVITE. */
-  readonly signal: AbortSignal;
   /** Free space for middleware to pass values along (e.g. an account looked up once). */
   readonly state: Record<string, unknown> = {};
   private readonly host: ContextHost;
@@ -147,6 +179,7 @@ export class RequestContext {
   private failure: DigestFailureReason | undefined;
   private staleNonce = false;
   private parsedUri: Uri | undefined;
+  private readonly cancellation: Cancellation;
 
   /** @internal Created by the agent for each request. */
   constructor(host: ContextHost, init: ContextInit) {
@@ -156,7 +189,17 @@ export class RequestContext {
     this.flow = init.flow;
     this.bytes = init.bytes;
     this.hadOwnRoute = init.hadOwnRoute;
-    this.signal = init.signal;
+    this.cancellation = init.cancellation;
+  }
+
+  /** Aborted when the caller CANCELs this INVITE, or the agent closes. */
+  get signal(): AbortSignal {
+    return this.cancellation.signal;
+  }
+
+  /** @internal Whether the request was cancelled, without making its signal. */
+  get cancelled(): boolean {
+    return this.cancellation.aborted;
   }
 
   /** The method (case-sensitive, RFC 3261 §7.1). */
