@@ -6,7 +6,7 @@ import { CryptoRandom, randomToken, type Random } from '../core/random.js';
 import type { SipParseError } from './errors.js';
 import { Headers, type HeaderField } from './headers.js';
 import { DEFAULT_LIMITS } from './limits.js';
-import { SipRequest, SipResponse } from './message.js';
+import { EMPTY_BODY, SipRequest, SipResponse } from './message.js';
 import { scanMessage } from './parser.js';
 import { formatMessage } from './serializer.js';
 import { reasonPhrase } from './status.js';
@@ -73,7 +73,7 @@ export function createResponse(request: SipRequest, status: number, options: Res
   const headers = new Headers(copyFields(request.headers, status, options.toTag));
   for (const [name, value] of options.headers ?? []) headers.append(name, value);
   const response = new SipResponse({ status, reason: options.reason ?? reasonPhrase(status) , headers });
-  response.setBody(options.body ?? Buffer.alloc(0), options.body === undefined ? undefined : options.contentType);
+  response.setBody(options.body ?? EMPTY_BODY, options.body === undefined ? undefined : options.contentType);
   return response;
 }
 

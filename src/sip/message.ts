@@ -20,6 +20,9 @@ import {
 } from './header-values.js';
 import { parseUri, type Uri } from './uri.js';
 
+/** The body of a message without one: shared, since zero octets cannot be changed. */
+export const EMPTY_BODY: Buffer = Buffer.alloc(0);
+
 /** Headers that may appear at most once (RFC 3261 §7.3.1, G05). */
 export const SINGLE_VALUED_HEADERS = ['call-id', 'cseq', 'from', 'to', 'max-forwards', 'content-length'] as const;
 
@@ -81,13 +84,16 @@ abstract class SipMessageBase {
   /** The body octets (possibly empty). Use {@link setBody} to keep Content-Length right. */
   body: Buffer;
   private parsed: ParsedValues = {};
-  private parsedRevision = -1;
-  private parsedHeaders: Headers | undefined;
+  /** The headers object and revision {@link parsed} was computed from. */
+  private parsedRevision: number;
+  private parsedHeaders: Headers;
 
   constructor(version: string, headers: Headers, body: Buffer) {
     this.version = version;
     this.headers = headers;
     this.body = body;
+    this.parsedRevision = headers.version;
+    this.parsedHeaders = headers;
   }
 
   /** The parsed values, emptied whenever the headers changed since they were computed. */
@@ -273,7 +279,7 @@ export class SipRequest extends SipMessageBase {
   uri: string;
 
   constructor(init: { method: string; uri: string; version?: string; headers?: Headers; body?: Buffer }) {
-    super(init.version ?? 'SIP/2.0', init.headers ?? new Headers(), init.body ?? Buffer.alloc(0));
+    super(init.version ?? 'SIP/2.0', init.headers ?? new Headers(), init.body ?? EMPTY_BODY);
     this.method = init.method;
     this.uri = init.uri;
   }
@@ -302,7 +308,7 @@ export class SipResponse extends SipMessageBase {
   reason: string;
 
   constructor(init: { status: number; reason: string; version?: string; headers?: Headers; body?: Buffer }) {
-    super(init.version ?? 'SIP/2.0', init.headers ?? new Headers(), init.body ?? Buffer.alloc(0));
+    super(init.version ?? 'SIP/2.0', init.headers ?? new Headers(), init.body ?? EMPTY_BODY);
     this.status = init.status;
     this.reason = init.reason;
   }

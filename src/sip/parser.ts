@@ -11,7 +11,7 @@
 import { SipParseError } from './errors.js';
 import { headerKey, Headers, type HeaderField } from './headers.js';
 import { DEFAULT_LIMITS, type ParseLimits } from './limits.js';
-import { SipRequest, SipResponse, type SipMessage } from './message.js';
+import { EMPTY_BODY, SipRequest, SipResponse, type SipMessage } from './message.js';
 import { scanToken, TOKEN } from './grammar.js';
 import { isSipUri, parseUri } from './uri.js';
 
@@ -38,7 +38,6 @@ export interface ScannedMessage {
   readonly terminated: boolean;
 }
 
-const EMPTY = Buffer.alloc(0);
 
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -206,7 +205,7 @@ function checkVersion(version: string): void {
   }
 }
 
-function parseStartLine(line: string, limits: ParseLimits): SipRequest | SipResponse {
+function parseStartLine(line: string, limits: ParseLimits, headers: Headers): SipRequest | SipResponse {
   if (
     line.length >= 4 &&
     line.charCodeAt(3) === 0x2f &&
@@ -234,7 +233,7 @@ function parseStartLine(line: string, limits: ParseLimits): SipRequest | SipResp
       const c = reason.charCodeAt(i);
       if ((c < 0x20 && c !== 0x09) || c === 0x7f) throw new SipParseError('start-line', 'control character in reason phrase');
     }
-    return new SipResponse({ status, reason, version });
+    return new SipResponse({ status, reason, version, headers });
   }
   // Request-Line = Method SP Request-URI SP SIP-Version (RFC 3261 §7.1): exactly two single
   // spaces; extra or trailing whitespace is rejected (RFC 4475 lwsstart, trws, lwsruri).
@@ -263,7 +262,7 @@ function parseStartLine(line: string, limits: ParseLimits): SipRequest | SipResp
   if (isSipUri(parsed) && parsed.headers.length > 0) {
     throw new SipParseError('uri', 'Request-URI carries escaped headers');
   }
-  return new SipRequest({ method, uri, version });
+  return new SipRequest({ method, uri, version, headers });
 }
 
 /**
@@ -281,8 +280,7 @@ export function parseMessage(bytes: Uint8Array, options: ParseOptions = {}): Sip
   }
   const scanned = scanMessage(buf, limits);
   if (!scanned.terminated) throw new SipParseError('incomplete', 'header section not terminated by an empty line');
-  const message = parseStartLine(scanned.startLine, limits);
-  message.headers = new Headers(scanned.fields);
+  const message = parseStartLine(scanned.startLine, limits, new Headers(scanned.fields));
   message.validate(limits.maxVias);
   if (message.kind === 'request' && message.cseq().method !== message.method) {
     throw new SipParseError('cseq-method', `CSeq method ${message.cseq().method} differs from ${message.method}`, { header: 'cseq' });
@@ -308,7 +306,7 @@ export function parseMessage(bytes: Uint8Array, options: ParseOptions = {}): Sip
   if (bodyLength > limits.maxBodyBytes) {
     throw new SipParseError('too-large-body', `body of ${bodyLength} octets over the limit`, { status: 413 });
   }
-  message.body = bodyLength === 0 ? EMPTY : buf.subarray(scanned.bodyOffset, scanned.bodyOffset + bodyLength);
+  message.body = bodyLength === 0 ? EMPTY_BODY : buf.subarray(scanned.bodyOffset, scanned.bodyOffset + bodyLength);
   return message;
 }
 
