@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseMessage, scanMessage } from './parser.js';
 import { formatMessage } from './serializer.js';
 import { SipParseError } from './errors.js';
-import { withLimits } from './limits.js';
+import { DEFAULT_LIMITS, withLimits } from './limits.js';
 import { isSipUri } from './uri.js';
 import { tagOf, viaBranch } from './header-values.js';
 
@@ -285,4 +285,28 @@ test('mixed line ends: the first empty line ends the headers, even with CRLFCRLF
   const m = parseMessage(bytes);
   assert.equal(m.headers.has('x-not-a-header'), false);
   assert.equal(m.body.toString('latin1'), 'X-Not-A-Header: body\r\n\r\n');
+});
+
+test('the first empty line ends the header section, even a bare LF one before a CRLF one', () => {
+  // "From:" is followed by an empty line: what comes after it is body, even though it starts
+  // with whitespace and a later CRLF CRLF exists (RFC 3261 §7; G03).
+  const text = 'OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:b@example.com>;tag=1\n\n To: x\r\n\r\n';
+  const scanned = scanMessage(Buffer.from(text, 'latin1'));
+  assert.deepEqual(scanned.fields.map((f) => f.key), ['via', 'from']);
+  assert.equal(scanned.terminated, true);
+  assert.equal(text.slice(scanned.bodyOffset), ' To: x\r\n\r\n');
+});
+
+test('a header section over the limit gets 513 even when a line in it is malformed', () => {
+  const lines = ['INVITE sip:a@example.com SIP/2.0', 'Via: SIP/2.0/UDP h;branch=z9hG4bK1', 'no colon here'];
+  for (let i = 0; i < 20; i++) lines.push(`X-Filler-${i}: ${'y'.repeat(40)}`);
+  const text = lines.join('\r\n') + '\r\n\r\n';
+  assert.throws(
+    () => parseMessage(Buffer.from(text, 'latin1'), { limits: { ...DEFAULT_LIMITS, maxHeaderSectionBytes: 400 } }),
+    (error: unknown) => error instanceof SipParseError && error.status === 513,
+  );
+  assert.throws(
+    () => parseMessage(Buffer.from(text, 'latin1')),
+    (error: unknown) => error instanceof SipParseError && error.status === 400 && /colon/.test(error.message),
+  );
 });

@@ -99,57 +99,73 @@ function skipLeadingLineEnds(buf: Buffer): number {
 export function scanMessage(bytes: Uint8Array, limits: ParseLimits = DEFAULT_LIMITS): ScannedMessage {
   const buf = asBuffer(bytes);
   const start = skipLeadingLineEnds(buf);
-  const found = findHeaderEnd(buf, start, start + limits.maxHeaderSectionBytes + 4, false);
-  let headerEnd: number;
-  let bodyOffset: number;
-  let terminated = true;
-  if (found === null) {
-    if (buf.length - start > limits.maxHeaderSectionBytes) {
-      throw new SipParseError('too-large-header-section', 'header section over the limit', { status: 513 });
+  try {
+    return scanLines(buf, start, limits);
+  } catch (error) {
+    // A header section over the limit gets 513 whatever else is wrong in it, as if the limit
+    // had been checked first (the line walk meets a bad line before it learns the size).
+    if (error instanceof SipParseError && error.status !== 513) {
+      const found = findHeaderEnd(buf, start, start + limits.maxHeaderSectionBytes + 4, false);
+      const sectionEnd = found === null ? buf.length : found.headerEnd;
+      if (sectionEnd - start > limits.maxHeaderSectionBytes) throw tooLargeHeaderSection();
     }
-    // A datagram that ends inside the header section (RFC 4475 baddn as archived) is scanned
-    // to its end so that its headers can still be judged and answered.
-    headerEnd = buf.length;
-    bodyOffset = buf.length;
-    terminated = false;
-  } else {
-    headerEnd = found.headerEnd;
-    bodyOffset = found.bodyOffset;
+    throw error;
   }
-  if (headerEnd - start > limits.maxHeaderSectionBytes) {
-    throw new SipParseError('too-large-header-section', 'header section over the limit', { status: 513 });
-  }
-  const text = buf.toString('latin1', start, headerEnd);
+}
+
+function scanLines(buf: Buffer, start: number, limits: ParseLimits): ScannedMessage {
+  // One pass over the lines finds the empty line that ends the header section (RFC 3261 §7:
+  // the first one, whatever the mix of CRLF and LF) while it splits the fields. The text may
+  // run into the body; nothing past the empty line is looked at. Beyond the header-section
+  // limit nothing is converted at all.
+  const textEnd = Math.min(buf.length, start + limits.maxHeaderSectionBytes + 4);
+  const truncated = textEnd < buf.length;
+  const text = buf.toString('latin1', start, textEnd);
+  const length = text.length;
   const fields: HeaderField[] = [];
+  let bodyOffset = buf.length;
+  let terminated = false;
+  let headerEnd = length;
   let lineEnd = text.indexOf('\n');
-  if (lineEnd < 0) lineEnd = text.length;
+  if (lineEnd < 0) {
+    if (truncated) throw tooLargeHeaderSection();
+    lineEnd = length;
+  }
   const startLine = text.slice(0, lineEnd > 0 && text.charCodeAt(lineEnd - 1) === 0x0d ? lineEnd - 1 : lineEnd);
   let pos = lineEnd + 1;
-  const length = text.length;
   if (pos < length) {
     const c = text.charCodeAt(pos);
     if (c === 0x20 || c === 0x09) throw new SipParseError('start-line', 'folding in the start line');
   }
   while (pos < length) {
+    const first = text.charCodeAt(pos);
+    if (first === 0x0a || (first === 0x0d && pos + 1 < length && text.charCodeAt(pos + 1) === 0x0a)) {
+      // The empty line (CRLF or a bare LF): the body starts after it.
+      headerEnd = pos;
+      bodyOffset = start + pos + (first === 0x0a ? 1 : 2);
+      terminated = true;
+      break;
+    }
     // One header field: its first line and every continuation line (starting with SP/HTAB).
     let end = text.indexOf('\n', pos);
-    if (end < 0) end = length;
+    if (end < 0) {
+      // The last line ends at the end of the text: of the datagram (scanned so that its headers
+      // can still be judged and answered, RFC 4475 baddn as archived), or of the limit.
+      if (truncated) throw tooLargeHeaderSection();
+      end = length;
+    }
     for (;;) {
       const next = end + 1;
       if (next >= length) break;
       const c = text.charCodeAt(next);
       if (c !== 0x20 && c !== 0x09) break;
       const after = text.indexOf('\n', next);
+      if (after < 0 && truncated) throw tooLargeHeaderSection();
       end = after < 0 ? length : after;
     }
     let lineStop = end;
     if (lineStop > pos && text.charCodeAt(lineStop - 1) === 0x0d) lineStop--;
-    if (lineStop === pos) {
-      // An empty line inside the section found by CRLFCRLF: mixed line ends put the real end of
-      // the headers here (RFC 3261 §7: the first empty line ends them).
-      bodyOffset = start + end + 1;
-      break;
-    }
+    if (lineStop === pos) break; // a lone CR at the very end: the section never ends
     // field-name = token, then HCOLON (optional whitespace, ':'); folding there is illegal (G05).
     const nameEnd = scanToken(text, pos, lineStop);
     let colon = nameEnd;
@@ -183,7 +199,13 @@ export function scanMessage(bytes: Uint8Array, limits: ParseLimits = DEFAULT_LIM
     }
     pos = end + 1;
   }
+  if (!terminated && truncated) throw tooLargeHeaderSection();
+  if (headerEnd > limits.maxHeaderSectionBytes) throw tooLargeHeaderSection();
   return { startLine, fields, bodyOffset, terminated };
+}
+
+function tooLargeHeaderSection(): SipParseError {
+  return new SipParseError('too-large-header-section', 'header section over the limit', { status: 513 });
 }
 
 const VERSION_RE = /^SIP\/([0-9]+)\.([0-9]+)$/i;
