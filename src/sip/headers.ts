@@ -94,6 +94,48 @@ const LIST_HEADERS = new Set([
   'reason',
 ]);
 
+/**
+ * The common keys by a hash of length, first and last octet (any case), so that a parser can
+ * find a received name's key with one comparison, made on the message text itself.
+ */
+const KEY_SLOTS = 1024;
+const KEY_BY_SLOT: readonly string[] = (() => {
+  const table = new Array<string>(KEY_SLOTS).fill('');
+  for (const list of COMMON_KEYS) {
+    for (const key of list ?? []) {
+      const slot = keySlot(key.length, key.charCodeAt(0), key.charCodeAt(key.length - 1));
+      // a collision keeps the first key; the second is still found by headerKey
+      if (table[slot] === '') table[slot] = key;
+    }
+  }
+  return table;
+})();
+
+function keySlot(length: number, first: number, last: number): number {
+  return ((length * 31 + (first | 0x20)) * 31 + (last | 0x20)) & (KEY_SLOTS - 1);
+}
+
+/**
+ * The key of the header name `text[start, end)`: like {@link headerKey}, without cutting the
+ * name out first for the common headers.
+ */
+export function headerKeyAt(text: string, start: number, end: number): string {
+  const length = end - start;
+  if (length > 1) {
+    const key = KEY_BY_SLOT[keySlot(length, text.charCodeAt(start), text.charCodeAt(end - 1))]!;
+    if (key.length === length) {
+      let i = 0;
+      while (i < length) {
+        const c = text.charCodeAt(start + i);
+        if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== key.charCodeAt(i)) break;
+        i++;
+      }
+      if (i === length) return key;
+    }
+  }
+  return headerKey(text.slice(start, end));
+}
+
 /** The canonical lookup key of a header name: lower case, compact forms expanded. */
 export function headerKey(name: string): string {
   // The common keys come back as the same interned strings, which also makes the

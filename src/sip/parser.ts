@@ -9,7 +9,7 @@
  *    throws a {@link SipParseError} that says what to answer.
  */
 import { SipParseError } from './errors.js';
-import { headerKey, Headers, type HeaderField } from './headers.js';
+import { headerKeyAt, Headers, type HeaderField } from './headers.js';
 import { DEFAULT_LIMITS, type ParseLimits } from './limits.js';
 import { EMPTY_BODY, SipRequest, SipResponse, type SipMessage } from './message.js';
 import { scanToken, TOKEN } from './grammar.js';
@@ -181,9 +181,9 @@ function scanLines(buf: Buffer, start: number, limits: ParseLimits): ScannedMess
       }
       throw new SipParseError('header-syntax', `bad header name "${text.slice(pos, Math.min(anyColon, pos + 40))}"`);
     }
+    if (nameEnd === pos) throw new SipParseError('header-syntax', 'empty header name');
     const name = text.slice(pos, nameEnd);
-    if (name.length === 0) throw new SipParseError('header-syntax', 'empty header name');
-    const key = headerKey(name);
+    const key = headerKeyAt(text, pos, nameEnd);
     if (lineStop - pos > limits.maxHeaderLineBytes) {
       throw new SipParseError('too-large-header-line', `${key}: header line over the limit`, { header: key });
     }
