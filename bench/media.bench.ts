@@ -40,7 +40,7 @@ import { execSync, spawn } from 'node:child_process';
 import { Session as InspectorSession } from 'node:inspector';
 import os from 'node:os';
 import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
-import { G722, PCMA, PCMU, type Codec } from '../src/media/index.js';
+import { G722, OPUS, PCMA, PCMU, type Codec } from '../src/media/index.js';
 import { SystemClock } from '../src/core/index.js';
 import { FramePacer, RtpSession, RtpSocket, type RtpSessionStats } from '../src/rtp/index.js';
 
@@ -434,7 +434,7 @@ console.log(`cpu: ${os.cpus()[0]?.model ?? 'unknown'} ×${os.cpus().length}, uli
 console.log('');
 
 const codecMs = QUICK ? 150 : 700;
-const codecs = [PCMU, PCMA, G722].map((c) => benchCodec(c, codecMs));
+const codecs = [PCMU, PCMA, G722, OPUS].map((c) => benchCodec(c, codecMs));
 console.log('codec throughput (20 ms frames, one core):');
 console.log(
   table(

@@ -1,5 +1,5 @@
 /**
- * `voxlite/media`: the audio half of a call that needs no network: codecs (G.711, G.722),
+ * `voxlite/media`: the audio half of a call that needs no network: codecs (G.711, G.722, Opus),
  * WAV files, resampling, tones, in-band DTMF detection and signal measurements, and the
  * sources and sinks a call plays from and records to.
  *
@@ -20,6 +20,8 @@ export {
   PCMU,
   PCMA,
   G722,
+  OPUS,
+  createOpusCodec,
   encodePcmu,
   decodePcmu,
   encodePcma,
@@ -35,6 +37,22 @@ export {
   G722_SAMPLE_RATE,
   G722_RTP_CLOCK_RATE,
   G722_CODEC_DELAY,
+  OpusEncoder,
+  OpusDecoder,
+  OpusCodecError,
+  opusEncoderOptionsFromFmtp,
+  opusPacketSamples,
+  prepareOpus,
+  openOpusCodecs,
+  OPUS_RTP_CLOCK_RATE,
+  OPUS_SAMPLE_RATE,
+  OPUS_SDP_CHANNELS,
+  OPUS_FMTP,
+  OPUS_DEFAULT_BITRATE,
+  OPUS_CODEC_DELAY,
+  OPUS_FRAME_DURATIONS_MS,
+  type OpusEncoderOptions,
+  type OpusOperation,
   type Codec,
   type CodecName,
   type CodecEncoder,

@@ -138,6 +138,32 @@ describe('RtpSession', () => {
     assert.equal(stats.receive.jitterMs, 0);
   });
 
+  test("a codec with its own concealment makes up the lost frame, and both codec halves are closed", () => {
+    let closed = 0;
+    const concealing: RtpSessionCodec = {
+      ...TEST_CODEC,
+      createEncoder: () => ({ ...TEST_CODEC.createEncoder(), close: () => void closed++ }),
+      createDecoder: () => ({
+        ...TEST_CODEC.createDecoder(),
+        conceal: (out?: Int16Array) => (out ?? new Int16Array(160)).subarray(0, 160).fill(77 << 8),
+        close: () => void closed++,
+      }),
+    };
+    const c = setup({ codec: concealing }, { codec: concealing });
+    let n = 0;
+    const send = c.ta.sendRtp.bind(c.ta);
+    c.ta.sendRtp = (d) => (++n === 10 ? true : send(d));
+    c.a.start();
+    c.b.start();
+    c.clock.advance(1000);
+    const concealed = c.frames.filter((f) => f.info.concealed);
+    assert.equal(concealed.length, 1);
+    assert.equal(concealed[0]!.value, 77, "the codec's concealment, not a faded repeat");
+    c.a.close();
+    c.b.close();
+    assert.equal(closed, 4);
+  });
+
   test('a lost packet is concealed by a faded repeat of the last frame', () => {
     const { a, b, clock, frames, ta } = ctx;
     // Drop the 10th RTP packet A sends.

@@ -41,14 +41,23 @@ export interface RtpCodecEncoder {
   encode(pcm: Int16Array, out?: Uint8Array): Uint8Array;
   /** Forgets inter-frame state. */
   reset?(): void;
+  /** Frees what the encoder holds outside the JavaScript heap (Opus); called when the session closes. */
+  close?(): void;
 }
 
 /** A decoder as the session needs it (`media/`'s `CodecDecoder` fits). */
 export interface RtpCodecDecoder {
   /** Decodes one payload into `out` (or a fresh array) and returns the samples. */
   decode(payload: Uint8Array, out?: Int16Array): Int16Array;
+  /**
+   * Makes up one lost frame from the decoder's own state (Opus's packet loss concealment);
+   * without it the session repeats and fades the last frame.
+   */
+  conceal?(out?: Int16Array): Int16Array;
   /** Forgets inter-frame state. */
   reset?(): void;
+  /** Frees what the decoder holds outside the JavaScript heap (Opus); called when the session closes. */
+  close?(): void;
 }
 
 /** The codec of a session (`media/`'s `Codec`, e.g. `getCodec('PCMU')`, fits). */
@@ -703,6 +712,8 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
     const report = this.buildStats(true);
     this.finalReport = report;
     this.transport.attach(undefined);
+    this.encoder.close?.();
+    this.decoder.close?.();
     if (this.closeTransport) this.transport.close();
     this.emit('close', report);
     return report;
@@ -1030,6 +1041,13 @@ export class RtpSession extends TypedEmitter<RtpSessionEvents> {
 
   private conceal(): Int16Array {
     this.lossRun++;
+    if (this.concealment === 'fade' && this.decoder.conceal !== undefined && this.lastGood !== undefined) {
+      try {
+        return this.decoder.conceal(this.pcmConcealed);
+      } catch (error) {
+        this.logger.debug('codec concealment failed; fading the last frame instead', { error: error instanceof Error ? error.message : String(error) });
+      }
+    }
     const length = this.lastGoodLength > 0 ? this.lastGoodLength : this.frameSamples;
     const out = this.pcmConcealed.subarray(0, length);
     const gain = this.concealment === 'fade' ? fadeGain(this.lossRun) : 0;

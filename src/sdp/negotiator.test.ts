@@ -25,6 +25,8 @@ const fixtures = deepFreeze({
   baresipAnswer: parseSdp(text('baresip-answer')),
   linphoneOffer: parseSdp(text('linphone-offer')),
   linphoneAnswer: parseSdp(text('linphone-answer')),
+  baresipOpusOffer: parseSdp(text('baresip-opus-offer')),
+  baresipOpusAnswer: parseSdp(text('baresip-opus-answer')),
 });
 
 const G711: LocalMediaOptions = {
@@ -125,6 +127,7 @@ describe('SdpNegotiator as offerer', () => {
       remoteRtcpAddress: '127.0.0.1',
       codec: { payloadType: 0, name: 'PCMU', clockRate: 8000, channels: 1 },
       telephoneEventPayloadType: 101,
+      telephoneEventClockRate: 8000,
       receivePayloadType: 0,
       receiveTelephoneEventPayloadType: 101,
       ptime: 20,
@@ -256,6 +259,7 @@ describe('SdpNegotiator as answerer', () => {
       remoteRtcpAddress: '127.0.0.1',
       codec: { payloadType: 0, name: 'PCMU', clockRate: 8000, channels: 1 },
       telephoneEventPayloadType: 101,
+      telephoneEventClockRate: 8000,
       receivePayloadType: 0,
       receiveTelephoneEventPayloadType: 101,
       ptime: 20,
@@ -424,7 +428,8 @@ describe('SdpNegotiator as answerer', () => {
     n.setRemoteOffer(offer(['m=audio 5000 RTP/AVP 111 101', 'a=rtpmap:111 opus/48000/2', 'a=rtpmap:101 telephone-event/48000']));
     n.createAnswer();
     const reoffer = parseSdp(n.createOffer());
-    assert.deepEqual(reoffer.media[0]?.formats, ['111', '101']);
+    // The agreed numbers first and unchanged; telephone-event/8000 offered as well (a free number).
+    assert.deepEqual(reoffer.media[0]?.formats, ['111', '101', '96']);
   });
 
   test('baresip offer round-trips through an answer from a second negotiator', () => {
@@ -479,5 +484,101 @@ describe('SdpNegotiator state machine (RFC 3264 §4)', () => {
     const o = parseSdp(n.createOffer()).origin;
     assert.match(o.sessionId, /^\d+$/);
     assert.equal(o.sessionVersion, BigInt(o.sessionId));
+  });
+});
+
+describe('SdpNegotiator with Opus (RFC 7587)', () => {
+  // What voxlite's caller configures for `--codecs opus` (src/ua/call-media.ts).
+  const OPUS = { name: 'opus', clockRate: 48000, channels: 2, fmtp: 'stereo=0;sprop-stereo=0;useinbandfec=0' };
+
+  test('offer: opus at the first dynamic payload type, opus/48000/2 with its fmtp, telephone-event at 48000 and at 8000', () => {
+    const sdp = negotiator({ codecs: [OPUS] }).createOffer();
+    assert.deepEqual(lines(sdp).slice(5), [
+      'm=audio 16000 RTP/AVP 96 101 97',
+      'a=rtpmap:96 opus/48000/2', // §7: clock rate 48000 and 2 channels, always
+      'a=fmtp:96 stereo=0;sprop-stereo=0;useinbandfec=0',
+      'a=rtpmap:101 telephone-event/48000', // at the codec's clock rate (RFC 4733)
+      'a=fmtp:101 0-15',
+      'a=rtpmap:97 telephone-event/8000', // the default rate, for peers that know no other
+      'a=fmtp:97 0-15',
+      'a=ptime:20',
+      'a=sendrecv',
+    ]);
+    // Exactly what the captured exchange with baresip sent (the m= port aside).
+    assert.deepEqual(lines(sdp).slice(5), lines(text('capture-opus-offer')).slice(5).map((l) => l.replace('15903', '16000')));
+  });
+
+  test('offer of opus then PCMU: PCMU keeps 0, one telephone-event per clock rate', () => {
+    const m = parseSdp(negotiator({ codecs: [OPUS, { name: 'PCMU', clockRate: 8000 }] }).createOffer()).media[0]!;
+    assert.deepEqual(
+      getRtpFormats(m).map((f) => `${f.payloadType} ${f.name}/${f.clockRate}/${f.channels ?? 1}`),
+      ['96 opus/48000/2', '0 PCMU/8000/1', '101 telephone-event/48000/1', '97 telephone-event/8000/1'],
+    );
+  });
+
+  test('not configured, opus stays out: G.711 offers have no opus, and a baresip opus offer is answered with PCMU', () => {
+    assert.doesNotMatch(negotiator().createOffer(), /opus/i);
+    const n = negotiator();
+    n.setRemoteOffer(fixtures.baresipOpusOffer);
+    const answer = n.createAnswer();
+    assert.doesNotMatch(answer, /opus/i);
+    assert.deepEqual(parseSdp(answer).media[0]?.formats, ['0', '101']);
+    assert.equal(n.result?.codec.name, 'PCMU');
+  });
+
+  test('baresip answer (captured) to our opus offer: opus at 96, telephone-event only at 8000', () => {
+    const n = negotiator({ codecs: [OPUS] });
+    n.createOffer();
+    const result = n.setRemoteAnswer(fixtures.baresipOpusAnswer);
+    assert.deepEqual(result.codec, { payloadType: 96, name: 'opus', clockRate: 48000, channels: 2, fmtp: 'stereo=0;sprop-stereo=0' });
+    assert.equal(result.receivePayloadType, 96);
+    // The answer took our telephone-event/8000 (97): its durations count at 8 kHz.
+    assert.equal(result.telephoneEventPayloadType, 97);
+    assert.equal(result.receiveTelephoneEventPayloadType, 97);
+    assert.equal(result.telephoneEventClockRate, 8000);
+    assert.equal(result.ptime, 20);
+  });
+
+  test('an answer may renumber opus: matched by name and rate, sent with its number, received on ours', () => {
+    const n = negotiator({ codecs: [OPUS, { name: 'PCMU', clockRate: 8000 }] });
+    n.createOffer();
+    const result = n.setRemoteAnswer(
+      offer(['m=audio 5000 RTP/AVP 120 110', 'a=rtpmap:120 OPUS/48000/2', 'a=fmtp:120 maxaveragebitrate=20000', 'a=rtpmap:110 telephone-event/48000']),
+    );
+    assert.equal(result.codec.name, 'opus');
+    assert.equal(result.codec.payloadType, 120);
+    assert.equal(result.codec.fmtp, 'maxaveragebitrate=20000');
+    assert.equal(result.receivePayloadType, 96);
+    assert.equal(result.telephoneEventPayloadType, 110);
+    assert.equal(result.receiveTelephoneEventPayloadType, 101);
+    assert.equal(result.telephoneEventClockRate, 48000);
+  });
+
+  test('baresip opus offer (captured): answered with opus at its 96, our fmtp, and its telephone-event/8000', () => {
+    const n = negotiator({ codecs: [OPUS, { name: 'PCMU', clockRate: 8000 }] });
+    n.setRemoteOffer(fixtures.baresipOpusOffer);
+    const answer = lines(n.createAnswer());
+    assert.deepEqual(answer.slice(5), [
+      'm=audio 16000 RTP/AVP 96 101',
+      'a=rtpmap:96 opus/48000/2',
+      'a=fmtp:96 stereo=0;sprop-stereo=0;useinbandfec=0', // our receiver's parameters (§7.1: declarative)
+      'a=rtpmap:101 telephone-event/8000',
+      'a=fmtp:101 0-15',
+      'a=ptime:20',
+      'a=sendrecv',
+    ]);
+    const r = n.result!;
+    assert.deepEqual(r.codec, { payloadType: 96, name: 'opus', clockRate: 48000, channels: 2, fmtp: 'stereo=0;sprop-stereo=0' });
+    assert.equal(r.telephoneEventPayloadType, 101);
+    assert.equal(r.telephoneEventClockRate, 8000);
+  });
+
+  test('answering opus, telephone-event at the opus rate is preferred over 8000 wherever it is listed', () => {
+    const n = negotiator({ codecs: [OPUS] });
+    n.setRemoteOffer(
+      offer(['m=audio 5000 RTP/AVP 111 126 110', 'a=rtpmap:111 opus/48000/2', 'a=rtpmap:126 telephone-event/8000', 'a=rtpmap:110 telephone-event/48000']),
+    );
+    assert.deepEqual(parseSdp(n.createAnswer()).media[0]?.formats, ['111', '110']);
+    assert.equal(n.result?.telephoneEventClockRate, 48000);
   });
 });

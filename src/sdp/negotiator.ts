@@ -125,6 +125,12 @@ export interface NegotiationResult {
   codec: NegotiatedCodec;
   /** Payload type to send RFC 4733 events with; absent when the peer did not take telephone-event. */
   telephoneEventPayloadType?: number;
+  /**
+   * Clock rate of that telephone-event (its `a=rtpmap` rate), for event durations. Usually the
+   * audio codec's (RFC 4733 recommends it), but a peer may only have `telephone-event/8000` next
+   * to e.g. `opus/48000` (baresip 1.0 does).
+   */
+  telephoneEventClockRate?: number;
   /** Payload type the peer will send audio with (our own numbering). */
   receivePayloadType: number;
   /** Payload type the peer will send RFC 4733 events with, if any. */
@@ -195,6 +201,8 @@ interface Slot {
 }
 
 const DEFAULT_PROTOCOLS = ['RTP/AVP', 'RTP/AVPF'] as const;
+/** Clock rate of telephone-event when nothing else is said (RFC 4733 §7.1.1, `rate` default). */
+const TELEPHONE_EVENT_DEFAULT_RATE = 8000;
 
 /**
  * The RFC 3264 offer/answer state machine for one audio stream.
@@ -316,8 +324,11 @@ export class SdpNegotiator {
     const taken = new Set(codecs.map((c) => c.payloadType));
     const telephoneEvents = new Map<number, number>();
     if (this.#local.telephoneEvent === true) {
-      // RFC 4733 §2.5.1: one telephone-event per clock rate the audio codecs use.
-      for (const rate of new Set(codecs.map((c) => c.spec.clockRate))) {
+      // RFC 4733 §2.5.1: one telephone-event per clock rate the audio codecs use, and also the
+      // 8000 Hz default when no codec runs at 8000 (Opus alone): peers that know only
+      // telephone-event/8000 (baresip 1.0) would otherwise answer without DTMF. The answerer
+      // picks the one at its codec's rate when it can (see pickTelephoneEvent).
+      for (const rate of new Set([...codecs.map((c) => c.spec.clockRate), TELEPHONE_EVENT_DEFAULT_RATE])) {
         const agreed = this.#agreedPayloadTypes.get(codecKey('telephone-event', rate));
         const wanted = agreed ?? (telephoneEvents.size === 0 ? this.#local.telephoneEventPayloadType ?? 101 : undefined);
         const pt = wanted !== undefined && !taken.has(wanted) ? wanted : freeDynamic(taken);
@@ -393,7 +404,9 @@ export class SdpNegotiator {
     const ourTe = te === undefined ? undefined : pending.telephoneEvents.get(te.clockRate ?? rate);
     const result = this.#buildResult(pending.audioIndex, sdp, media, remote, chosen.local.spec, chosen.format, {
       receivePayloadType: chosen.local.payloadType,
-      ...(te !== undefined && ourTe !== undefined ? { telephoneEvent: { send: te.payloadType, receive: ourTe } } : {}),
+      ...(te !== undefined && ourTe !== undefined
+        ? { telephoneEvent: { send: te.payloadType, receive: ourTe, clockRate: te.clockRate ?? rate } }
+        : {}),
     });
 
     this.#complete(pending.sdp, sdp, pending.audioIndex, result);
@@ -448,7 +461,9 @@ export class SdpNegotiator {
       // As answerer both directions use the offerer's numbers (RFC 3264 §6.1).
       const result = this.#buildResult(i, sdp, media, remote, chosen.spec, chosen.format, {
         receivePayloadType: chosen.format.payloadType,
-        ...(te !== undefined ? { telephoneEvent: { send: te.payloadType, receive: te.payloadType } } : {}),
+        ...(te !== undefined
+          ? { telephoneEvent: { send: te.payloadType, receive: te.payloadType, clockRate: te.clockRate ?? chosen.spec.clockRate } }
+          : {}),
       });
       this.#pendingAnswer = { offer: sdp, audioIndex: i, result, codecFormat: chosen.format, codecSpec: chosen.spec };
       if (te !== undefined) this.#pendingAnswer.telephoneEvent = te;
@@ -652,7 +667,7 @@ export class SdpNegotiator {
     remote: { address: string; scope: AddressScope; direction: MediaDirection },
     spec: CodecSpec,
     format: RtpFormat,
-    numbers: { receivePayloadType: number; telephoneEvent?: { send: number; receive: number } },
+    numbers: { receivePayloadType: number; telephoneEvent?: { send: number; receive: number; clockRate: number } },
   ): NegotiationResult {
     const local = toFlags(this.direction);
     const peer = toFlags(remote.direction);
@@ -684,6 +699,7 @@ export class SdpNegotiator {
     if (numbers.telephoneEvent !== undefined) {
       result.telephoneEventPayloadType = numbers.telephoneEvent.send;
       result.receiveTelephoneEventPayloadType = numbers.telephoneEvent.receive;
+      result.telephoneEventClockRate = numbers.telephoneEvent.clockRate;
     }
     return result;
   }

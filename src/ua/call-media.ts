@@ -6,7 +6,16 @@
 import { SystemClock, type Clock } from '../core/clock.js';
 import type { Logger } from '../core/log.js';
 import type { Random } from '../core/random.js';
-import { getCodec, type Codec } from '../media/index.js';
+import {
+  createOpusCodec,
+  findCodec,
+  opusEncoderOptionsFromFmtp,
+  OPUS_FMTP,
+  OPUS_RTP_CLOCK_RATE,
+  OPUS_SDP_CHANNELS,
+  prepareOpus,
+  type Codec,
+} from '../media/index.js';
 import type { MediaSink, MediaSource } from '../media/port.js';
 import { RtpPacket, RtpSession, RtpSocket, type RtpSessionStats, type RtpTransport } from '../rtp/index.js';
 import { SdpNegotiator, type CodecSpec, type MediaDirection, type NegotiationResult } from '../sdp/index.js';
@@ -39,10 +48,13 @@ export interface CallMediaOptions {
   readonly logger?: Logger;
 }
 
-const CODEC_SPECS: Record<Exclude<CallerCodec, 'opus'>, CodecSpec> = {
+const CODEC_SPECS: Readonly<Record<CallerCodec, CodecSpec>> = {
   pcmu: { name: 'PCMU', clockRate: 8000, payloadType: 0 },
   pcma: { name: 'PCMA', clockRate: 8000, payloadType: 8 },
   g722: { name: 'G722', clockRate: 8000, payloadType: 9 },
+  // RFC 7587: a dynamic payload type (the first free one from 96), `opus/48000/2` (§7), and the
+  // fmtp of what our decoder wants (§6.1).
+  opus: { name: 'opus', clockRate: OPUS_RTP_CLOCK_RATE, channels: OPUS_SDP_CHANNELS, fmtp: OPUS_FMTP },
 };
 
 /**
@@ -52,16 +64,41 @@ const CODEC_SPECS: Record<Exclude<CallerCodec, 'opus'>, CodecSpec> = {
  */
 const EARLY_RTP_PACKETS = 10;
 
-/** Thrown for codecs voxlite cannot run (opus has no pure-JS codec here yet). */
+/** Thrown for a codec name voxlite does not have (only a caller without type checks can pass one). */
 export class UnsupportedCodecError extends Error {
   readonly code = 'UA_ERR_CODEC';
 }
 
 export function codecSpecs(codecs: readonly CallerCodec[]): CodecSpec[] {
   return codecs.map((name) => {
-    if (name === 'opus') throw new UnsupportedCodecError('opus is not available in this build (pcmu, pcma and g722 are)');
-    return CODEC_SPECS[name];
+    const spec: CodecSpec | undefined = Object.hasOwn(CODEC_SPECS, name) ? CODEC_SPECS[name] : undefined;
+    if (spec === undefined) throw new UnsupportedCodecError(`unknown codec ${String(name)} (${Object.keys(CODEC_SPECS).join(', ')} are available)`);
+    return spec;
   });
+}
+
+/**
+ * The codec to run for the negotiated one. Opus gets an encoder set up for what the peer's fmtp
+ * asks of a sender (bit rate cap, audio bandwidth, CBR, FEC: RFC 7587 §7.1).
+ */
+function negotiatedCodec(result: NegotiationResult): Codec {
+  const codec = findCodec(result.codec.name);
+  if (codec === undefined) throw new UnsupportedCodecError(`negotiated codec ${result.codec.name} has no implementation`);
+  return codec.name === 'opus' ? createOpusCodec(opusEncoderOptionsFromFmtp(result.codec.fmtp)) : codec;
+}
+
+/**
+ * The packetisation time to send with: the peer's `a=ptime` when the codec can make frames that
+ * long, else 20 ms. `a=ptime` is a wish, not a requirement (RFC 8866 §6.4), and Opus has no
+ * frame of, say, 30 ms (RFC 6716 §2.1.4).
+ */
+function usablePtime(codec: Codec, ptime: number): number {
+  try {
+    codec.frameSamples(ptime);
+    return ptime;
+  } catch {
+    return 20;
+  }
 }
 
 export class CallMedia {
@@ -140,6 +177,8 @@ export class CallMedia {
   /** Opens the RTP/RTCP socket pair (an even port and the next one, RFC 3550 §11). */
   static async open(options: CallMediaOptions): Promise<CallMedia> {
     codecSpecs(options.codecs);
+    // Now, before any media flows, rather than stalling the first packets of the call.
+    if (options.codecs.includes('opus')) prepareOpus();
     const socket = await RtpSocket.open({
       address: options.bindAddress,
       symmetric: 'latch',
@@ -199,8 +238,10 @@ export class CallMedia {
       this.socket.setRemote({ address: result.remoteAddress, port: result.remotePort, rtcpPort: result.remoteRtcpPort });
     }
     if (this.session !== undefined) return;
-    const codec: Codec = getCodec(result.codec.name.toUpperCase() as 'PCMU' | 'PCMA' | 'G722');
-    const format: CallAudioFormat = { sampleRate: codec.sampleRate, frameSize: (codec.sampleRate * result.ptime) / 1000 };
+    const codec = negotiatedCodec(result);
+    const ptime = usablePtime(codec, result.ptime);
+    if (ptime !== result.ptime) this.options.logger?.info('ptime not possible with the codec: sending 20 ms', { codec: codec.name, ptime: result.ptime });
+    const format: CallAudioFormat = { sampleRate: codec.sampleRate, frameSize: codec.frameSamples(ptime) };
     this.source = await this.options.createSource(format);
     this.sinks = await this.options.createSinks(format);
     const source = this.source;
@@ -208,10 +249,14 @@ export class CallMedia {
     const sending = result.direction === 'sendrecv' || result.direction === 'sendonly';
     this.session = new RtpSession({
       transport: this.transport(result.codec.clockRate),
+      // The session closes the encoder and decoder it makes (Opus holds WASM memory).
       codec,
       payloadType: result.codec.payloadType,
-      ptimeMs: result.ptime,
+      ptimeMs: ptime,
       ...(result.telephoneEventPayloadType === undefined ? {} : { dtmfPayloadType: result.telephoneEventPayloadType }),
+      // Event durations count in the telephone-event's own clock, which may not be the audio's
+      // (e.g. telephone-event/8000 next to opus/48000).
+      ...(result.telephoneEventClockRate === undefined ? {} : { dtmfClockRate: result.telephoneEventClockRate }),
       source: (out) => {
         if (!sending) return null;
         if (source === undefined) {

@@ -2,7 +2,9 @@
  * `voxlite caller` (a real process) against baresip 1.0.0 (Debian package `baresip`), both on
  * 127.0.0.1, baresip headless (tests/interop/lib/baresip.ts): audio both ways checked against the
  * espeak-ng speech each side plays (normalised correlation after alignment), RFC 4733 DTMF both
- * ways, SIP MESSAGE both ways, calls placed by either side and hung up by either side.
+ * ways, SIP MESSAGE both ways, calls placed by either side and hung up by either side; and the
+ * same audio and DTMF checks with Opus (RFC 7587) at 48 kHz, baresip's `opus` module against
+ * voxlite's libopus in WebAssembly.
  */
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,11 +54,11 @@ function speech(text: string, file: string): Int16Array {
   return samples;
 }
 
-/** Reads a recording as 8 kHz mono. */
-function recording(path: string | undefined, what: string): Int16Array {
+/** Reads a recording as mono at `rate` (8 kHz unless said). */
+function recording(path: string | undefined, what: string, rate = RATE): Int16Array {
   assert.ok(path !== undefined, `no recording of ${what}`);
   const wav = toMono(readWav(readFileSync(path)));
-  return wav.sampleRate === RATE ? wav.samples : resample(wav.samples, wav.sampleRate, RATE);
+  return wav.sampleRate === rate ? wav.samples : resample(wav.samples, wav.sampleRate, rate);
 }
 
 interface AudioCheck {
@@ -72,6 +74,18 @@ interface AudioCheck {
 }
 
 /**
+ * The lag in `[around - radius, around + radius]` at which `signal` best matches `reference`.
+ */
+function refineLag(reference: Int16Array, signal: Int16Array, around: number, radius: number): { lag: number; correlation: number } {
+  let best = { lag: around, correlation: -2 };
+  for (let lag = around - radius; lag <= around + radius; lag++) {
+    const correlation = normalizedCorrelation(reference, signal, lag);
+    if (correlation > best.correlation) best = { lag, correlation };
+  }
+  return best;
+}
+
+/**
  * Finds `reference` in `recorded` (global alignment within ±1 s), then checks it there:
  * - the whole reference is in the recording (a lost start, e.g. the first packets dropped, fails);
  * - `exact` (baresip's sndfile recording: the decoded packets, no jitter buffer): the global
@@ -81,22 +95,38 @@ interface AudioCheck {
  *   that straddles a frame the buffer cut may not) — and the segments slip by ≤ 100 ms in all.
  *   The global correlation is 0.9999 for an intact stream; it drops (to 0.3–0.87 seen) when the
  *   buffer shrinks after a burst of arrivals by dropping a frame of speech.
+ *
+ * `rate` is the rate of both signals. Above 8 kHz (Opus: 48 kHz) every search runs first at
+ * 8 kHz and is then refined to the sample at `rate`: an alignment only good to an 8 kHz sample
+ * would leave up to half of one, which costs the upper band much of its correlation.
  */
-function checkAudio(reference: Int16Array, recorded: Int16Array, what: string, exact: boolean): AudioCheck {
-  const { lag, correlation } = bestLag(reference, recorded, RATE);
+function checkAudio(reference: Int16Array, recorded: Int16Array, what: string, exact: boolean, rate = RATE): AudioCheck {
+  const factor = rate / RATE;
+  const narrowReference = factor === 1 ? reference : resample(reference, rate, RATE);
+  const narrowRecorded = factor === 1 ? recorded : resample(recorded, rate, RATE);
+  const coarse = bestLag(narrowReference, narrowRecorded, RATE);
+  const { lag, correlation } = factor === 1 ? coarse : refineLag(reference, recorded, coarse.lag * factor, factor);
   const covered = Math.min(reference.length, recorded.length - lag) - Math.max(0, -lag);
   const segment = RATE / 2;
   const search = RATE / 10;
   const segments: Array<{ at: number; shift: number; correlation: number }> = [];
-  for (let a = 0; a + segment <= reference.length; a += segment) {
-    const part = reference.subarray(a, a + segment);
+  for (let a = 0; a + segment <= narrowReference.length; a += segment) {
+    const part = narrowReference.subarray(a, a + segment);
     if (rmsDbfs(part) < -40) continue; // silence between words
     let best = { shift: 0, correlation: -2 };
+    const narrowLag = Math.round(lag / factor);
     for (let d = -search; d <= search; d++) {
-      const offset = a + lag + d;
-      if (offset < 0 || offset + segment > recorded.length) continue;
-      const c = normalizedCorrelation(part, recorded.subarray(offset, offset + segment), 0);
+      const offset = a + narrowLag + d;
+      if (offset < 0 || offset + segment > narrowRecorded.length) continue;
+      const c = normalizedCorrelation(part, narrowRecorded.subarray(offset, offset + segment), 0);
       if (c > best.correlation) best = { shift: d, correlation: c };
+    }
+    if (factor !== 1 && best.correlation > -2) {
+      // The same segment at the full rate, ±1 narrow sample around the shift found.
+      const wide = reference.subarray(a * factor, (a + segment) * factor);
+      const start = (a + narrowLag + best.shift) * factor - factor;
+      const fine = refineLag(wide, recorded.subarray(Math.max(0, start)), Math.min(factor, start + factor), factor);
+      best = { shift: (Math.max(0, start) + fine.lag - a * factor - lag) / factor, correlation: fine.correlation };
     }
     segments.push({ at: a, ...best });
   }
@@ -105,8 +135,8 @@ function checkAudio(reference: Int16Array, recorded: Int16Array, what: string, e
   const shifts = segments.map((x) => x.shift);
   const slipMs = segments.length === 0 ? 0 : ((Math.max(...shifts) - Math.min(...shifts)) * 1000) / RATE;
   const summary =
-    `${what}: lag ${((lag * 1000) / RATE).toFixed(1)} ms, correlation ${correlation.toFixed(4)}, SNR ${snrDb(reference, recorded, { lag }).toFixed(1)} dB, ` +
-    `${((covered / reference.length) * 100).toFixed(0)} % of the ${(reference.length / RATE).toFixed(2)} s reference in a ${(recorded.length / RATE).toFixed(2)} s recording; ` +
+    `${what}: lag ${((lag * 1000) / rate).toFixed(2)} ms, correlation ${correlation.toFixed(4)}, SNR ${snrDb(reference, recorded, { lag }).toFixed(1)} dB, ` +
+    `${((covered / reference.length) * 100).toFixed(0)} % of the ${(reference.length / rate).toFixed(2)} s reference in a ${(recorded.length / rate).toFixed(2)} s recording; ` +
     `segments (s: shift ms/corr) ${segments.map((x) => `${(x.at / RATE).toFixed(1)}: ${((x.shift * 1000) / RATE).toFixed(1)}/${x.correlation.toFixed(3)}`).join(', ')}`;
   assert.ok(covered >= reference.length * 0.98, `the recording must contain the whole reference — ${summary}`);
   assert.ok(segments.length >= 4, `too little speech to compare — ${summary}`);
@@ -248,6 +278,84 @@ describe('voxlite caller ↔ baresip', { timeout: 120_000 }, () => {
     assert.ok(Number(quality['durationMs']) >= 1000, `duration: ${String(quality['durationMs'])}`);
     vox.type('/quit');
     assert.equal(await vox.exited(8000), 0, context());
+    await bs.stop();
+  });
+});
+
+describe('voxlite caller ↔ baresip with Opus (RFC 7587)', { timeout: 120_000 }, () => {
+  const OPUS_RATE = 48_000;
+
+  test('we call baresip with --codecs opus: opus/48000 both ways, DTMF both ways through telephone-event/8000', { timeout: 30_000 }, async (t) => {
+    if (!peerPresent(t)) return;
+    const ours = speech('Hello baresip, this is voxlite speaking opus at forty eight kilohertz.', 'ours-opus-1.wav');
+    const theirs = speech('Baresip here, answering in opus. The quick brown fox jumps over the lazy dog.', 'theirs-opus-1.wav');
+    const bs = await baresip({ autoAnswer: true, source: theirs, record: true, opus: true, codecs: 'opus/48000/1' });
+    const recordPath = join(dir, 'rec-opus-1.wav');
+    const vox = run(['--to', bs.aor, '--port', '0', '--user', 'vox', '--codecs', 'opus', '--play', join(dir, 'ours-opus-1.wav'), '--record', recordPath]);
+    const context = (): string => `voxlite stderr:\n${vox.stderr().slice(-4000)}\nbaresip:\n${bs.log().slice(-3000)}`;
+
+    await vox.waitForEvent('answered', 10_000);
+    await bs.waitEvent('CALL_ESTABLISHED', { timeoutMs: 5000 });
+    // Our offer had telephone-event at 48000 and at 8000; baresip knows only the 8000 one.
+    assert.match(vox.stderr(), /SIP\/2\.0 200 [^\n]*\n[\s\S]*?a=rtpmap:96 opus\/48000\/2[\s\S]*?a=rtpmap:\d+ telephone-event\/8000/, context());
+    await sleep((Math.max(ours.length, theirs.length) / RATE) * 1000 + 700);
+
+    vox.type('1234#');
+    await bs.waitEvents('CALL_DTMF_START', 5, 8000);
+    assert.equal(bs.dtmfReceived(), '1234#');
+    await bs.command('sndcode', '5*9');
+    await waitFor(() => receivedDigits(vox).length >= 3, 'DTMF 5*9 from baresip', 8000, context);
+    assert.equal(receivedDigits(vox), '5*9');
+
+    vox.type('/hangup');
+    await bs.waitEvent('CALL_CLOSED', { timeoutMs: 5000 });
+    const quality = await vox.waitForEvent('quality', 5000);
+    assert.equal(quality['codec'], 'opus');
+    assert.ok(Number(quality['packetsReceived']) > 150, `packets received: ${String(quality['packetsReceived'])}`);
+    assert.equal(await vox.exited(8000), 0, context());
+
+    await sleep(200);
+    const reference = (samples: Int16Array): Int16Array => resample(samples, RATE, OPUS_RATE);
+    t.diagnostic(checkAudio(reference(ours), recording(bs.recording('dec'), 'what baresip received', OPUS_RATE), 'voxlite → baresip (opus)', true, OPUS_RATE).summary);
+    t.diagnostic(checkAudio(reference(theirs), recording(recordPath, 'what voxlite received', OPUS_RATE), 'baresip → voxlite (opus)', false, OPUS_RATE).summary);
+    await bs.stop();
+  });
+
+  test('baresip offers opus first (then PCMU, telephone-event/8000): we answer opus, audio and DTMF both ways', { timeout: 30_000 }, async (t) => {
+    if (!peerPresent(t)) return;
+    const ours = speech('Voxlite answering in opus. Please leave a message after the tone.', 'ours-opus-2.wav');
+    const theirs = speech('This is baresip calling voxlite in opus, one two three four five.', 'theirs-opus-2.wav');
+    const ourPort = await sparePort();
+    const recordPath = join(dir, 'rec-opus-2.wav');
+    const vox = run(['--listen', '--auto-respond-after', '0', '--port', String(ourPort), '--user', 'vox', '--domain', `127.0.0.1:${ourPort}`, '--codecs', 'opus,pcmu', '--play', join(dir, 'ours-opus-2.wav'), '--record', recordPath]);
+    await vox.waitForOutput(/listening on udp/, 10_000);
+    const bs = await baresip({ source: theirs, record: true, opus: true, codecs: 'opus/48000/1,pcmu' });
+    const context = (): string => `voxlite stderr:\n${vox.stderr().slice(-4000)}\nbaresip:\n${bs.log().slice(-3000)}`;
+
+    await bs.command('dial', `sip:vox@127.0.0.1:${ourPort}`);
+    await vox.waitForEvent('answered', 5000);
+    await bs.waitEvent('CALL_ESTABLISHED', { timeoutMs: 5000 });
+    await sleep((Math.max(ours.length, theirs.length) / RATE) * 1000 + 700);
+
+    // telephone-event/8000 next to opus/48000: event durations count at 8 kHz both ways.
+    vox.type('42');
+    await bs.waitEvents('CALL_DTMF_START', 2, 8000);
+    assert.equal(bs.dtmfReceived(), '42');
+    await bs.command('sndcode', '7#');
+    await waitFor(() => receivedDigits(vox).length >= 2, 'DTMF 7# from baresip', 8000, context);
+    assert.equal(receivedDigits(vox), '7#');
+
+    await bs.command('hangup');
+    await bs.waitEvent('CALL_CLOSED', { timeoutMs: 5000 });
+    const quality = await vox.waitForEvent('quality', 5000);
+    assert.equal(quality['codec'], 'opus');
+
+    await sleep(200);
+    const reference = (samples: Int16Array): Int16Array => resample(samples, RATE, OPUS_RATE);
+    t.diagnostic(checkAudio(reference(ours), recording(bs.recording('dec'), 'what baresip received', OPUS_RATE), 'voxlite → baresip (opus)', true, OPUS_RATE).summary);
+    t.diagnostic(checkAudio(reference(theirs), recording(recordPath, 'what voxlite received', OPUS_RATE), 'baresip → voxlite (opus)', false, OPUS_RATE).summary);
+    vox.kill('SIGINT');
+    assert.equal(await vox.exited(5000), 0, context());
     await bs.stop();
   });
 });

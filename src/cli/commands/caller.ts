@@ -54,7 +54,7 @@ rtclite options (same names and defaults):
 voxlite additions:
   --play FILE                play a WAV file into the call instead of the microphone
   --record FILE              record received audio to a WAV file
-  --codecs LIST              pcmu, pcma, g722 in preference order (default pcmu,pcma)
+  --codecs LIST              pcmu, pcma, g722, opus in preference order (default pcmu,pcma)
   --dtmf-method M            rfc4733 (default) or info
   --hangup-after S           hang up an answered outgoing call after S seconds; 0 = never
   --timeout S                give up (CANCEL) an unanswered outgoing call after S seconds
@@ -202,7 +202,6 @@ export function parseCallerArgs(argv: readonly string[]): CallerOptions & { help
     tlsKey: v['tls-key'],
   };
   if (options.autoRespond !== 0 && options.autoRespond < 100) throw new UsageError('--auto-respond must be 0 or a SIP status code');
-  if (options.codecs.includes('opus')) throw new UsageError('--codecs: opus is not available in this build (pcmu, pcma and g722 are)');
   if (options.to !== undefined && !isSipTarget(options.to)) throw new UsageError(`--to: not a SIP address: ${options.to}`);
   if (options.recognize && options.phrases.length === 0) throw new UsageError('--recognize needs --phrases "first phrase,second phrase" (offline recognition listens for known phrases)');
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) throw new UsageError('--tls-cert and --tls-key go together');
