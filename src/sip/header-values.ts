@@ -223,8 +223,10 @@ export function parseVia(text: string): Via {
   if (text.charCodeAt(i) === 0x3a) {
     i = skipWs(text, i + 1, end);
     const portStart = i;
-    while (i < end && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++;
-    port = parsePort(text.slice(portStart, i), 'via');
+    let value = 0;
+    for (let c = text.charCodeAt(i); i < end && c >= 0x30 && c <= 0x39; c = text.charCodeAt(++i)) value = value * 10 + (c - 0x30);
+    if (i === portStart || i - portStart > 5 || value > 65535) port = parsePort(text.slice(portStart, i), 'via'); // throws
+    else port = value;
   }
   const params = parseParams(text, i, 'via');
   for (const p of params) {
@@ -440,8 +442,8 @@ function readContact(value: NameAddr): Contact {
 
 /** Parses a Contact header value: `*` or a list of contacts. */
 export function parseContactList(text: string): Contact[] | typeof WILDCARD_CONTACT {
-  const trimmed = text.trim();
-  if (trimmed === '*') return WILDCARD_CONTACT;
+  const start = skipWs(text, 0);
+  if (text.charCodeAt(start) === 0x2a && trimEnd(text, start, text.length) === start + 1) return WILDCARD_CONTACT;
   const list = parseNameAddrList(text, 'contact');
   const out: Contact[] = [];
   for (const value of list) out.push(readContact(value));
