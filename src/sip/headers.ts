@@ -181,6 +181,36 @@ export interface HeaderField {
   readonly raw: string;
 }
 
+/**
+ * A header field read by the parser, which also keeps the field's line as received when that
+ * line is exactly what the serializer would write for it (`name: raw` CRLF), so that writing an
+ * unchanged field back is one piece instead of four (a proxy forwards most fields untouched).
+ * The line is private: a copy or spread of the field does not carry it, and it is only used
+ * while `name` and `raw` are still the strings it was read with.
+ */
+export class ReceivedHeaderField implements HeaderField {
+  readonly #line: string;
+  readonly #name: string;
+  readonly #raw: string;
+
+  /** @internal Made by the parser. */
+  constructor(
+    readonly name: string,
+    readonly key: string,
+    readonly raw: string,
+    line: string,
+  ) {
+    this.#line = line;
+    this.#name = name;
+    this.#raw = raw;
+  }
+
+  /** The line as received, CRLF included, while name and value are unchanged. */
+  receivedLine(): string | undefined {
+    return this.name === this.#name && this.raw === this.#raw ? this.#line : undefined;
+  }
+}
+
 /** A header value with folding turned into single spaces and outer whitespace removed (§7.3.1). */
 export function unfold(raw: string): string {
   // Raw values come from lines split at LF, so folding always shows as an LF.

@@ -6,6 +6,7 @@ import { SipParseError } from './errors.js';
 import { DEFAULT_LIMITS, withLimits } from './limits.js';
 import { isSipUri } from './uri.js';
 import { tagOf, viaBranch } from './header-values.js';
+import type { HeaderField } from './headers.js';
 
 function msg(lines: string[], body = ''): Buffer {
   return Buffer.from(lines.join('\r\n') + '\r\n\r\n' + body, 'latin1');
@@ -309,4 +310,21 @@ test('a header section over the limit gets 513 even when a line in it is malform
     () => parseMessage(Buffer.from(text, 'latin1')),
     (error: unknown) => error instanceof SipParseError && error.status === 400 && /colon/.test(error.message),
   );
+});
+
+test('a received field is written back from its line only while its name and value are unchanged', () => {
+  const text = 'OPTIONS sip:a@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:b@example.com>;tag=1\r\nTo: <sip:a@example.com>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nSubject:  two spaces\r\n\r\n';
+  const message = parseMessage(Buffer.from(text, 'latin1'));
+  assert.equal(formatMessage(message).toString('latin1'), text.replace('Subject:  two', 'Subject: two'));
+  // Changed through the API, through a spread copy, and behind TypeScript's back.
+  message.headers.set('Call-ID', 'y');
+  const fields = message.headers.all() as HeaderField[];
+  const cseq = fields.findIndex((f) => f.key === 'cseq');
+  fields[cseq] = { ...fields[cseq]!, raw: '2 OPTIONS' };
+  (fields.find((f) => f.key === 'to') as { raw: string }).raw = '<sip:c@example.com>';
+  const out = formatMessage(message).toString('latin1');
+  assert.match(out, /\r\nCall-ID: y\r\n/);
+  assert.match(out, /\r\nCSeq: 2 OPTIONS\r\n/);
+  assert.match(out, /\r\nTo: <sip:c@example\.com>\r\n/);
+  assert.doesNotMatch(out, /a@example\.com>\r\n|Call-ID: x|1 OPTIONS/);
 });

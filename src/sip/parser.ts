@@ -9,7 +9,7 @@
  *    throws a {@link SipParseError} that says what to answer.
  */
 import { SipParseError } from './errors.js';
-import { headerKeyAt, Headers, type HeaderField } from './headers.js';
+import { headerKeyAt, Headers, ReceivedHeaderField, type HeaderField } from './headers.js';
 import { DEFAULT_LIMITS, type ParseLimits } from './limits.js';
 import { EMPTY_BODY, SipRequest, SipResponse, type SipMessage } from './message.js';
 import { scanToken, TOKEN } from './grammar.js';
@@ -193,7 +193,13 @@ function scanLines(buf: Buffer, start: number, limits: ParseLimits): ScannedMess
       if (c !== 0x20 && c !== 0x09) break;
       valueStart++;
     }
-    fields.push({ name, key, raw: text.slice(valueStart, lineStop) });
+    const raw = text.slice(valueStart, lineStop);
+    // Written back as received when it is exactly "name: raw" CRLF (see ReceivedHeaderField).
+    if (colon === nameEnd && valueStart === colon + 2 && end < length && lineStop === end - 1 && text.charCodeAt(colon + 1) === 0x20) {
+      fields.push(new ReceivedHeaderField(name, key, raw, text.slice(pos, end + 1)));
+    } else {
+      fields.push({ name, key, raw });
+    }
     if (fields.length > limits.maxHeaders) {
       throw new SipParseError('too-many-headers', `more than ${limits.maxHeaders} header fields`);
     }

@@ -4,6 +4,7 @@
  * the separator after each name, which is always `": "`, and line ends, which are always CRLF
  * outside folded values.
  */
+import { ReceivedHeaderField } from './headers.js';
 import type { SipMessage } from './message.js';
 
 /** The start line and headers of `message`, ending with the empty line, as a binary string. */
@@ -12,7 +13,10 @@ export function formatHeaderSection(message: SipMessage): string {
     message.kind === 'request'
       ? `${message.method} ${message.uri} ${message.version}\r\n`
       : `${message.version} ${message.status} ${message.reason}\r\n`;
-  for (const f of message.headers) out += `${f.name}: ${f.raw}\r\n`;
+  for (const f of message.headers) {
+    const line = f instanceof ReceivedHeaderField ? f.receivedLine() : undefined;
+    out += line !== undefined ? line : `${f.name}: ${f.raw}\r\n`;
+  }
   return out + '\r\n';
 }
 
