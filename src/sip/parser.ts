@@ -38,7 +38,6 @@ export interface ScannedMessage {
   readonly terminated: boolean;
 }
 
-
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
